@@ -1,0 +1,447 @@
+"""The deterministic discrete-event simulator.
+
+Theory of operation
+-------------------
+Virtual time is a float in milliseconds. Pending events sit in a binary heap ordered by
+``(time, sequence)``; the sequence number is a global counter, so events at equal times run in
+the order they were scheduled (FIFO) and every run is a pure function of ``(configuration,
+seed)``. One event is processed per :meth:`Simulator.step`: a message delivery, a timer, a
+client request or reply, or a scheduled callback (faults, client logic).
+
+Randomness flows from one root seed. Each consumer gets its own ``numpy.random.Generator`` from
+``SeedSequence(seed, spawn_key=(domain, index))`` — exactly the children ``SeedSequence.spawn``
+would produce, but addressed by name, so adding a node or a client never perturbs the network's
+stream or any other node's stream. Domains: :data:`NETWORK` (one stream), :data:`NODES` (one
+per node id), :data:`CLIENTS` (one per client id), :data:`AUX` (one per named user stream such
+as the nemesis or a workload).
+
+Faults. ``crash(i)``: node ``i`` loses its object (volatile state) and every armed timer;
+messages addressed to it while it is down are dropped; what it persisted survives in
+``storage[i]``. ``restart(i)``: a fresh node is built by the factory from ``storage[i]`` and
+its ``on_start`` runs; its random stream continues where it stopped. Partitions cut directed
+links (see :mod:`consensuslab.sim.network`).
+
+Nodes are built by ``factory(node_id, peers, rng, stable) -> Node``. Clients are callables
+``on_reply(node_id, response)`` registered with :meth:`add_client`; requests reach nodes through
+the network's latency model but are never lost or partitioned (a client is outside the cluster;
+model a lost request with a timeout in the client).
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from consensuslab._validate import check_float, check_int, check_probability, describe
+from consensuslab.sim.network import Latency, Link, _Sampler, as_latency
+from consensuslab.sim.node import (
+    Broadcast,
+    CancelTimer,
+    Node,
+    NodeId,
+    Note,
+    Persist,
+    Reply,
+    Send,
+    SetTimer,
+)
+from consensuslab.sim.trace import Trace
+
+__all__ = ["Simulator", "NETWORK", "NODES", "CLIENTS", "AUX", "stream", "SimulationError"]
+
+NETWORK, NODES, CLIENTS, AUX = 0, 1, 2, 3
+
+# event kinds (ints compare fast)
+_DELIVER, _TIMER, _REQUEST, _REPLY, _CALL = 0, 1, 2, 3, 4
+
+NodeFactory = Callable[[NodeId, tuple[NodeId, ...], np.random.Generator, dict], Node]
+
+
+class SimulationError(RuntimeError):
+    """Misuse of the simulator (time in the past, unknown node, ...)."""
+
+
+def stream(seed: int, domain: int, index: int = 0) -> np.random.Generator:
+    """The independent random stream ``(domain, index)`` of root ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(domain, index)))
+
+
+class Simulator:
+    """Runs sans-I/O nodes over a simulated network.
+
+    Parameters
+    ----------
+    factory : callable
+        ``factory(node_id, peers, rng, stable) -> Node``.
+    n : int
+        Number of nodes (ids ``0 .. n-1``), >= 1.
+    seed : int
+        Root seed, >= 0.
+    latency : Latency, number or (low, high)
+        Default one-way delay distribution in ms.
+    loss, duplicate : float
+        Default drop and duplication probabilities, in [0, 1].
+    trace : bool
+        Keep full trace records (message counters are always kept).
+
+    Examples
+    --------
+    >>> from consensuslab.sim.example import Flood
+    >>> sim = Simulator(Flood, n=3, seed=1, latency=(1, 2))
+    >>> sim.run_for(10.0)
+    >>> sorted(node.seen for node in sim.nodes)
+    [1, 1, 1]
+    """
+
+    def __init__(
+        self,
+        factory: NodeFactory,
+        n: int,
+        seed: int = 0,
+        latency: Latency | float | Sequence[float] = (1.0, 10.0),
+        loss: float = 0.0,
+        duplicate: float = 0.0,
+        trace: bool = True,
+    ) -> None:
+        if not callable(factory):
+            raise TypeError(f"`factory` must be callable; got {describe(factory)}.")
+        self.n = check_int("n", n, 1)
+        self.seed = check_int("seed", seed, 0)
+        self.factory = factory
+        self.now = 0.0
+        self.trace = Trace(enabled=trace)
+        self._queue: list[tuple] = []
+        self._seq = 0
+        self.net_rng = stream(self.seed, NETWORK)
+        self._uniform = _Sampler(_UnitUniform(), self.net_rng)
+        self._latency = _Sampler(as_latency(latency), self.net_rng)
+        self.loss = check_probability("loss", loss)
+        self.duplicate = check_probability("duplicate", duplicate)
+        self._links: dict[tuple[int, int], tuple[_Sampler, float | None, float | None]] = {}
+        self._link_specs: dict[tuple[int, int], Link] = {}
+        self.cut: set[tuple[int, int]] = set()
+        self.ids: tuple[NodeId, ...] = tuple(range(self.n))
+        self.rngs = [stream(self.seed, NODES, i) for i in self.ids]
+        self.storage: list[dict[str, Any]] = [{} for _ in self.ids]
+        self.nodes: list[Node | None] = [None] * self.n
+        self._incarnation = [0] * self.n
+        self._timers: list[dict[str, int]] = [{} for _ in self.ids]
+        self._clients: list[Callable[[NodeId, Any], None]] = []
+        self.step_hooks: list[Callable[[Simulator], None]] = []
+        self.events_processed = 0
+        self._started = False
+
+    # -- construction --------------------------------------------------------------
+    def start(self) -> None:
+        """Build and start every node (done automatically by the first run call)."""
+        if self._started:
+            return
+        self._started = True
+        for i in self.ids:
+            self._boot(i)
+
+    def _boot(self, i: NodeId) -> None:
+        node = self.factory(i, self.ids, self.rngs[i], dict(self.storage[i]))
+        if not isinstance(node, Node):
+            raise TypeError(f"`factory` must return a Node; got {describe(node)}.")
+        self.nodes[i] = node
+        self._call(node, node.on_start)
+
+    def add_client(self, on_reply: Callable[[NodeId, Any], None]) -> int:
+        """Register a client callback; returns the client id (its own random stream index)."""
+        self._clients.append(on_reply)
+        return len(self._clients) - 1
+
+    def client_rng(self, client: int) -> np.random.Generator:
+        return stream(self.seed, CLIENTS, client)
+
+    # -- scheduling ----------------------------------------------------------------
+    def _push(self, time: float, kind: int, a: Any, b: Any, c: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._queue, (time, self._seq, kind, a, b, c))
+
+    def schedule(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` after ``delay`` ms of virtual time (delay >= 0)."""
+        if not delay >= 0:
+            raise SimulationError(f"cannot schedule in the past: delay={delay} ms")
+        self._push(self.now + delay, _CALL, fn, args, None)
+
+    def schedule_at(self, time: float, fn: Callable[..., Any], *args: Any) -> None:
+        """Call ``fn(*args)`` at absolute virtual ``time`` (>= now)."""
+        if not time >= self.now:
+            raise SimulationError(f"cannot schedule in the past: time={time} < now={self.now}")
+        self._push(time, _CALL, fn, args, None)
+
+    def request(self, client: int, node: NodeId, request: Any) -> None:
+        """Client ``client`` sends ``request`` to ``node`` (delivered after a network delay)."""
+        self._check_node(node)
+        self._push(self.now + self._latency(), _REQUEST, node, client, request)
+
+    # -- effects -------------------------------------------------------------------
+    def _call(self, node: Node, handler: Callable[..., None], *args: Any) -> None:
+        node.now = self.now
+        handler(*args)
+        out = node.out
+        if out:
+            node.out = []
+            self._apply(node.id, out)
+
+    def _apply(self, src: NodeId, effects: list) -> None:
+        for e in effects:
+            t = type(e)
+            if t is Send:
+                self._send(src, e.dst, e.msg)
+            elif t is Broadcast:
+                msg = e.msg
+                for dst in self.ids:
+                    if dst != src:
+                        self._send(src, dst, msg)
+            elif t is SetTimer:
+                gen = self._seq + 1
+                self._timers[src][e.name] = gen
+                if not e.delay >= 0:
+                    raise SimulationError(f"node {src} set timer {e.name!r} with negative delay {e.delay}")
+                self._push(self.now + e.delay, _TIMER, src, e.name, gen)
+            elif t is CancelTimer:
+                self._timers[src].pop(e.name, None)
+            elif t is Persist:
+                self.storage[src].update(e.values)
+            elif t is Reply:
+                client = e.request.client
+                self._push(self.now + self._latency(), _REPLY, client, src, e.response)
+                self.trace.record(self.now, "reply", src, None, type(e.response).__name__, e.response)
+            elif t is Note:
+                self.trace.record(self.now, "note", src, None, e.event, e.data)
+            else:
+                raise SimulationError(f"node {src} emitted an unknown effect {e!r}")
+
+    def _send(self, src: NodeId, dst: NodeId, msg: Any) -> None:
+        trace = self.trace
+        trace._sent[type(msg)] += 1
+        if trace.enabled:
+            trace.records.append((self.now, "send", src, dst, type(msg).__name__, msg))
+        if self.cut and (src, dst) in self.cut:
+            self._drop(src, dst, msg, "partition")
+            return
+        link = self._links.get((src, dst)) if self._links else None
+        if link is None:
+            sampler, loss, dup = self._latency, self.loss, self.duplicate
+        else:
+            sampler, loss, dup = link
+            if loss is None:
+                loss = self.loss
+            if dup is None:
+                dup = self.duplicate
+        if loss and self._uniform() < loss:
+            self._drop(src, dst, msg, "loss")
+            return
+        self._seq += 1
+        heapq.heappush(self._queue, (self.now + sampler(), self._seq, _DELIVER, dst, src, msg))
+        if dup and self._uniform() < dup:
+            self._seq += 1
+            heapq.heappush(self._queue, (self.now + sampler(), self._seq, _DELIVER, dst, src, msg))
+
+    def _drop(self, src: NodeId, dst: NodeId, msg: Any, reason: str) -> None:
+        self.trace._dropped[type(msg)] += 1
+        if self.trace.enabled:
+            self.trace.records.append((self.now, "drop", src, dst, type(msg).__name__, reason))
+
+    # -- running -------------------------------------------------------------------
+    def step(self) -> bool:
+        """Process one event; return False if the queue is empty."""
+        if not self._started:
+            self.start()
+        if not self._queue:
+            return False
+        time, _, kind, a, b, c = heapq.heappop(self._queue)
+        self.now = time
+        self.events_processed += 1
+        trace = self.trace
+        if kind == _DELIVER:  # a = dst, b = src, c = msg
+            node = self.nodes[a]
+            if node is None:
+                self._drop(b, a, c, "down")
+            elif self.cut and (b, a) in self.cut:
+                self._drop(b, a, c, "partition")
+            else:
+                trace._delivered[type(c)] += 1
+                if trace.enabled:
+                    trace.records.append((time, "deliver", a, b, type(c).__name__, c))
+                self._call(node, node.on_message, b, c)
+        elif kind == _TIMER:  # a = node, b = name, c = generation
+            if self._timers[a].get(b) == c:
+                del self._timers[a][b]
+                node = self.nodes[a]
+                if trace.enabled:
+                    trace.records.append((time, "timer", a, None, b, None))
+                self._call(node, node.on_timer, b)
+        elif kind == _REQUEST:  # a = node, b = client, c = request
+            node = self.nodes[a]
+            if node is None:
+                trace.record(time, "drop", None, a, type(c).__name__, "down")
+            else:
+                trace.record(time, "client", a, None, type(c).__name__, c)
+                self._call(node, node.on_client, c)
+        elif kind == _REPLY:  # a = client, b = node, c = response
+            self._clients[a](b, c)
+        else:  # _CALL: a = fn, b = args
+            a(*b)
+        for hook in self.step_hooks:
+            hook(self)
+        return True
+
+    def run_for(self, duration: float) -> None:
+        """Advance virtual time by ``duration`` ms, processing every event due by then."""
+        duration = check_float("duration", duration, 0.0)
+        self.run_until_time(self.now + duration)
+
+    def run_until_time(self, time: float) -> None:
+        """Process every event with time <= ``time``; then ``now = time``."""
+        if time < self.now:
+            raise SimulationError(f"cannot run until {time} ms: it is in the past (now={self.now})")
+        if not self._started:
+            self.start()
+        queue = self._queue
+        step = self.step
+        while queue and queue[0][0] <= time:
+            step()
+        self.now = time
+
+    def run_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Run until ``predicate()`` holds (checked after every event) or ``timeout`` ms pass.
+
+        Returns True if the predicate held; time stops at the event that satisfied it.
+        """
+        timeout = check_float("timeout", timeout, 0.0)
+        if not self._started:
+            self.start()
+        if predicate():
+            return True
+        deadline = self.now + timeout
+        queue = self._queue
+        while queue and queue[0][0] <= deadline:
+            self.step()
+            if predicate():
+                return True
+        self.now = deadline
+        return False
+
+    # -- faults --------------------------------------------------------------------
+    def _check_node(self, i: Any) -> NodeId:
+        return check_int("node", i, 0, self.n - 1)
+
+    def is_up(self, i: NodeId) -> bool:
+        return self.nodes[self._check_node(i)] is not None
+
+    def crash(self, i: NodeId) -> None:
+        """Crash node ``i``: volatile state and armed timers are lost; storage survives."""
+        i = self._check_node(i)
+        if not self._started:
+            self.start()
+        if self.nodes[i] is None:
+            return
+        self.nodes[i] = None
+        self._timers[i] = {}
+        self._incarnation[i] += 1
+        self.trace.record(self.now, "crash", i, None, "crash")
+
+    def restart(self, i: NodeId) -> None:
+        """Restart crashed node ``i`` from what it persisted (no-op if it is up)."""
+        i = self._check_node(i)
+        if not self._started:
+            self.start()
+        if self.nodes[i] is not None:
+            return
+        self.trace.record(self.now, "restart", i, None, "restart")
+        self._boot(i)
+
+    def partition(self, *groups: Iterable[NodeId]) -> None:
+        """Split the nodes into ``groups``; nodes in different groups cannot talk.
+
+        Nodes not named in any group form one more group together. Replaces any earlier
+        partition. ``partition([0, 1], [2, 3, 4])`` isolates {0, 1} from {2, 3, 4}.
+        """
+        where: dict[int, int] = {}
+        for g, members in enumerate(groups):
+            for i in members:
+                i = self._check_node(i)
+                if i in where:
+                    raise ValueError(f"`groups` must be disjoint; node {i} appears twice.")
+                where[i] = g
+        rest = len(groups)
+        self.cut = {
+            (a, b)
+            for a in self.ids
+            for b in self.ids
+            if a != b and where.get(a, rest) != where.get(b, rest)
+        }
+        self.trace.record(self.now, "fault", None, None, "partition", [sorted(g) for g in groups])
+
+    def cut_link(self, src: NodeId, dst: NodeId, both: bool = False) -> None:
+        """Cut the directed link ``src -> dst`` (a one-way partition); ``both`` cuts both ways."""
+        src, dst = self._check_node(src), self._check_node(dst)
+        self.cut.add((src, dst))
+        if both:
+            self.cut.add((dst, src))
+        self.trace.record(self.now, "fault", src, dst, "cut", both)
+
+    def isolate(self, i: NodeId) -> None:
+        """Cut every link to and from node ``i`` (keeps other cuts)."""
+        i = self._check_node(i)
+        for j in self.ids:
+            if j != i:
+                self.cut.add((i, j))
+                self.cut.add((j, i))
+        self.trace.record(self.now, "fault", i, None, "isolate")
+
+    def heal(self) -> None:
+        """Remove every partition and cut link."""
+        self.cut = set()
+        self.trace.record(self.now, "fault", None, None, "heal")
+
+    def set_loss(self, p: float) -> None:
+        """Set the default message-loss probability."""
+        self.loss = check_probability("p", p)
+        self.trace.record(self.now, "fault", None, None, "loss", self.loss)
+
+    def set_duplicate(self, p: float) -> None:
+        self.duplicate = check_probability("p", p)
+
+    def set_latency(self, latency: Latency | float | Sequence[float]) -> None:
+        """Replace the default latency distribution."""
+        self._latency = _Sampler(as_latency(latency), self.net_rng)
+
+    def set_link(self, src: NodeId, dst: NodeId, link: Link | None) -> None:
+        """Override the settings of the directed link ``src -> dst`` (``None`` removes it)."""
+        key = (self._check_node(src), self._check_node(dst))
+        if link is None:
+            self._links.pop(key, None)
+            self._link_specs.pop(key, None)
+            return
+        if not isinstance(link, Link):
+            raise TypeError(f"`link` must be a Link or None; got {describe(link)}.")
+        sampler = _Sampler(link.latency, self.net_rng) if link.latency is not None else self._latency
+        self._links[key] = (sampler, link.loss, link.duplicate)  # None: the current default
+        self._link_specs[key] = link
+
+    # -- observation ---------------------------------------------------------------
+    @property
+    def messages_sent(self) -> int:
+        return self.trace.messages_sent
+
+    @property
+    def pending(self) -> int:
+        """Events still queued."""
+        return len(self._queue)
+
+
+class _UnitUniform(Latency):
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.random(size)
+
+    @property
+    def mean(self) -> float:
+        return 0.5

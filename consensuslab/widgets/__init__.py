@@ -1,0 +1,1 @@
+"""ipywidgets explorers used by the notebooks; their logic is testable without a kernel."""

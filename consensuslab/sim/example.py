@@ -4,6 +4,9 @@
 persists that fact and forwards it once. After a crash a node remembers it has seen the
 rumour (persisted) but forgets how many copies arrived (volatile).
 
+:class:`Chatter` — every node sends a numbered message to a random peer every 2 ms (a load
+generator whose links carry many messages at once; used to show reordering).
+
 :class:`EchoBroadcast` — node 0 broadcasts round ``r``; every other node answers ``Ack(r)``;
 when all acks of round ``r`` are in, node 0 starts round ``r + 1``. A retransmission timer
 repeats the round if acks are missing (so it survives loss). The benchmark counts delivered
@@ -17,7 +20,7 @@ from typing import Any
 
 from consensuslab.sim.node import Node, NodeId
 
-__all__ = ["Rumour", "Flood", "Round", "Ack", "EchoBroadcast"]
+__all__ = ["Rumour", "Flood", "Round", "Ack", "EchoBroadcast", "Chatter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,3 +96,23 @@ class EchoBroadcast(Node):
     def on_timer(self, name: str) -> None:
         self.broadcast(Round((self.round,)))
         self.set_timer("retry", self.RETRY)
+
+
+class Chatter(Node):
+    """Every ``period`` ms send a numbered message to a random peer (drawn from the node's own
+    stream). Many messages share a link at once, so random latency reorders them."""
+
+    period = 2.0
+
+    def on_start(self) -> None:
+        self.sent = 0
+        self.set_timer("tick", self.period)
+
+    def on_timer(self, name: str) -> None:
+        others = self.others
+        self.sent += 1
+        self.send(others[int(self.rng.integers(len(others)))], Round((self.sent,)))
+        self.set_timer("tick", self.period)
+
+    def on_message(self, src: NodeId, msg: Any) -> None:
+        pass  # a sink: the experiment measures the network, not the protocol

@@ -221,8 +221,6 @@ class Simulator:
     def _send(self, src: NodeId, dst: NodeId, msg: Any) -> None:
         trace = self.trace
         trace._sent[type(msg)] += 1
-        if trace.enabled:
-            trace.records.append((self.now, "send", src, dst, type(msg).__name__, msg))
         if self.cut and (src, dst) in self.cut:
             self._drop(src, dst, msg, "partition")
             return
@@ -240,14 +238,19 @@ class Simulator:
             return
         self._seq += 1
         heapq.heappush(self._queue, (self.now + sampler(), self._seq, _DELIVER, dst, src, msg))
+        if trace.enabled:
+            trace.records.append((self.now, "send", src, dst, type(msg).__name__, msg, self._seq))
         if dup and self._uniform() < dup:
             self._seq += 1
             heapq.heappush(self._queue, (self.now + sampler(), self._seq, _DELIVER, dst, src, msg))
+            if trace.enabled:
+                trace.records.append((self.now, "duplicate", src, dst, type(msg).__name__, msg, self._seq))
 
-    def _drop(self, src: NodeId, dst: NodeId, msg: Any, reason: str) -> None:
+    def _drop(self, src: NodeId, dst: NodeId, msg: Any, reason: str, msg_id: int | None = None) -> None:
+        """Record a dropped message; ``msg_id`` is set for drops at delivery (else a send-time drop)."""
         self.trace._dropped[type(msg)] += 1
         if self.trace.enabled:
-            self.trace.records.append((self.now, "drop", src, dst, type(msg).__name__, reason))
+            self.trace.records.append((self.now, "drop", src, dst, type(msg).__name__, (reason, msg), msg_id))
 
     # -- running -------------------------------------------------------------------
     def step(self) -> bool:
@@ -256,27 +259,27 @@ class Simulator:
             self.start()
         if not self._queue:
             return False
-        time, _, kind, a, b, c = heapq.heappop(self._queue)
+        time, seq, kind, a, b, c = heapq.heappop(self._queue)
         self.now = time
         self.events_processed += 1
         trace = self.trace
         if kind == _DELIVER:  # a = dst, b = src, c = msg
             node = self.nodes[a]
             if node is None:
-                self._drop(b, a, c, "down")
+                self._drop(b, a, c, "down", seq)
             elif self.cut and (b, a) in self.cut:
-                self._drop(b, a, c, "partition")
+                self._drop(b, a, c, "partition", seq)
             else:
                 trace._delivered[type(c)] += 1
                 if trace.enabled:
-                    trace.records.append((time, "deliver", a, b, type(c).__name__, c))
+                    trace.records.append((time, "deliver", a, b, type(c).__name__, c, seq))
                 self._call(node, node.on_message, b, c)
         elif kind == _TIMER:  # a = node, b = name, c = generation
             if self._timers[a].get(b) == c:
                 del self._timers[a][b]
                 node = self.nodes[a]
                 if trace.enabled:
-                    trace.records.append((time, "timer", a, None, b, None))
+                    trace.records.append((time, "timer", a, None, b, None, None))
                 self._call(node, node.on_timer, b)
         elif kind == _REQUEST:  # a = node, b = client, c = request
             node = self.nodes[a]

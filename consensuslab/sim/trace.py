@@ -1,10 +1,14 @@
 """Trace recording: every send / deliver / drop / timer / crash / restart / note as a record.
 
-Records are tuples ``(time, event, node, peer, kind, detail)`` kept in a list (cheap to
-append); :meth:`Trace.to_frame` turns them into a pandas DataFrame for analysis and plots.
+Records are tuples ``(time, event, node, peer, kind, detail, msg_id)`` kept in a list (cheap
+to append); :meth:`Trace.to_frame` turns them into a pandas DataFrame for analysis and plots.
 ``event`` is one of :data:`EVENTS`; ``kind`` is the message class name for message events, the
-timer name for timers, the note's event for notes. Message counts by kind are always kept, even
-when full recording is off.
+timer name for timers, the note's event for notes. For message events ``node`` is the sender
+on ``send``/``duplicate`` and the receiver on ``deliver``; ``peer`` is the other end; ``detail``
+is the message (``(reason, message)`` for drops); ``msg_id`` links a ``send`` (or
+``duplicate``) to its ``deliver`` or delivery-time ``drop`` (``None`` for drops at send time
+and for non-message events). Message counts by kind are always kept, even when full recording
+is off.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import pandas as pd
 
 __all__ = ["Trace", "EVENTS"]
 
-EVENTS = ("send", "deliver", "drop", "timer", "crash", "restart", "client", "reply", "note", "fault")
+EVENTS = ("send", "duplicate", "deliver", "drop", "timer", "crash", "restart", "client", "reply", "note", "fault")
 
 
 class Trace:
@@ -24,14 +28,15 @@ class Trace:
 
     def __init__(self, enabled: bool = True) -> None:
         self.enabled = enabled
-        self.records: list[tuple[float, str, int | None, int | None, str, Any]] = []
+        self.records: list[tuple[float, str, int | None, int | None, str, Any, int | None]] = []
         self._sent: Counter[type] = Counter()
         self._delivered: Counter[type] = Counter()
         self._dropped: Counter[type] = Counter()
 
     def record(self, time: float, event: str, node: int | None, peer: int | None, kind: str, detail: Any = None) -> None:
+        """Append a non-message record (crash, restart, note, fault, ...)."""
         if self.enabled:
-            self.records.append((time, event, node, peer, kind, detail))
+            self.records.append((time, event, node, peer, kind, detail, None))
 
     @staticmethod
     def _named(counter: Counter[type]) -> dict[str, int]:
@@ -62,8 +67,36 @@ class Trace:
         return sum(self._delivered.values())
 
     def to_frame(self) -> pd.DataFrame:
-        """The records as a DataFrame with columns time, event, node, peer, kind, detail."""
-        return pd.DataFrame(self.records, columns=["time", "event", "node", "peer", "kind", "detail"])
+        """The records as a DataFrame: time, event, node, peer, kind, detail, msg_id."""
+        df = pd.DataFrame(self.records, columns=["time", "event", "node", "peer", "kind", "detail", "msg_id"])
+        return df.astype({"node": "Int64", "peer": "Int64", "msg_id": "Int64"})
+
+    def messages(self) -> pd.DataFrame:
+        """One row per sent message copy: src, dst, kind, sent, delivered (NaN if dropped), fate.
+
+        ``fate`` is ``delivered``, or the drop reason (``loss``, ``partition``, ``down``), or
+        ``in flight``. This is what a message-sequence chart draws.
+        """
+        rows: dict[int, dict[str, Any]] = {}
+        early_drops = []
+        for time, event, node, peer, kind, detail, mid in self.records:
+            if event in ("send", "duplicate"):
+                rows[mid] = {"msg_id": mid, "src": node, "dst": peer, "kind": kind, "sent": time,
+                             "delivered": float("nan"), "fate": "in flight", "msg": detail}
+            elif event == "deliver" and mid in rows:
+                rows[mid]["delivered"] = time
+                rows[mid]["fate"] = "delivered"
+            elif event == "drop":
+                reason, msg = detail
+                if mid is not None and mid in rows:
+                    rows[mid]["fate"] = reason
+                    rows[mid]["dropped"] = time
+                else:
+                    early_drops.append({"msg_id": None, "src": node, "dst": peer, "kind": kind, "sent": time,
+                                        "delivered": float("nan"), "fate": reason, "msg": msg, "dropped": time})
+        cols = ["msg_id", "src", "dst", "kind", "sent", "delivered", "dropped", "fate", "msg"]
+        df = pd.DataFrame(list(rows.values()) + early_drops, columns=cols)
+        return df.sort_values(["sent", "src"], kind="stable").reset_index(drop=True)
 
     def __len__(self) -> int:
         return len(self.records)

@@ -1,0 +1,17 @@
+"""The simulator explorer reacts to its sliders without a kernel."""
+
+from consensuslab.widgets.sim import NetworkExplorer
+
+
+def test_explorer_updates_summary_and_figure_when_sliders_move():
+    e = NetworkExplorer(seed=1, duration=300.0)
+    before, fig = dict(e.summary), e.figure
+    assert "loss rate" in e.html.value
+    e.loss.value = 0.4
+    assert e.summary["loss_rate"] > before["loss_rate"]
+    assert e.figure is not fig
+    sent = e.summary["sent"]
+    e.n.value = 8
+    assert e.summary["sent"] != sent
+    e.latency.value = e.latency.options[-1]
+    assert e.summary["delay_p99"] != before["delay_p99"]

@@ -1,0 +1,50 @@
+"""Safety invariants and the linearizability checker.
+
+``check_linearizable(history, model)`` decides whether a client history of
+:class:`Operation` s is linearizable against a sequential model (``"kv"``, ``"register"``,
+``"cas-register"`` or a :class:`Model`); the loaders read Jepsen-style histories.
+"""
+
+from consensuslab.check.jepsen import from_events, load_jepsen_etcd, load_porcupine_kv
+from consensuslab.check.linearizability import (
+    LinearizabilityResult,
+    Operation,
+    PartitionResult,
+    check_linearizable,
+    history_frame,
+    linearization_points,
+)
+from consensuslab.check.models import (
+    UNKNOWN,
+    CASRegisterModel,
+    KVInput,
+    KVModel,
+    Model,
+    NondeterministicModel,
+    RegisterInput,
+    RegisterModel,
+    get_model,
+)
+from consensuslab.check.safety import SafetyViolation
+
+__all__ = [
+    "SafetyViolation",
+    "Operation",
+    "check_linearizable",
+    "LinearizabilityResult",
+    "PartitionResult",
+    "history_frame",
+    "linearization_points",
+    "UNKNOWN",
+    "Model",
+    "RegisterInput",
+    "KVInput",
+    "RegisterModel",
+    "CASRegisterModel",
+    "KVModel",
+    "NondeterministicModel",
+    "get_model",
+    "from_events",
+    "load_jepsen_etcd",
+    "load_porcupine_kv",
+]

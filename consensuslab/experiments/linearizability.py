@@ -1,0 +1,223 @@
+"""Checking Porcupine's reference histories (notebook 08).
+
+Theory of operation
+-------------------
+Porcupine's test data holds 102 histories recorded by Jepsen against etcd (a single register
+with read / write / compare-and-set, with many timed-out ``:info`` operations) and six key-value
+histories; its own tests assert a verdict for each (23 of the 102 non-empty etcd histories are
+linearizable). :func:`reference_verdicts` checks every one with
+:func:`~consensuslab.check.check_linearizable` and tabulates the verdict, the expected verdict,
+the size and the check time; the ``linearizability-porcupine`` experiment reports the counts,
+which ``data/reference/linearizability.csv`` holds as published by Porcupine's test suite.
+
+The files are read from ``../shared/reference/porcupine`` next to the repository (they are not
+copied into it); when that folder is absent the table is empty.
+
+:func:`kv_workload` drives a :class:`~consensuslab.cluster.Cluster` with concurrent clients
+(random ``get``/``put``/``append`` on a few keys, unique values) while applying a fault
+schedule, and returns the recorded history for the checker (notebook 08 runs it on Raft under
+partitions and on a weak-quorum VeSTA configuration).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from consensuslab._validate import check_float, check_int, check_range_pair
+
+from consensuslab.check import check_linearizable, load_jepsen_etcd, load_porcupine_kv
+from consensuslab.check.jepsen import porcupine_dir
+from consensuslab.experiments.registry import Result, experiment
+
+__all__ = ["reference_verdicts", "REFERENCE_COLUMNS", "kv_workload"]
+
+REFERENCE_COLUMNS = [
+    "name", "kind", "n_ops", "n_unknown", "expected", "ok", "correct", "seconds", "states",
+]
+
+
+def _check_one(args: tuple[str, str]) -> dict[str, Any]:
+    root, name = args
+    path = Path(root) / name
+    kind = "etcd" if name.startswith("jepsen/") else "kv"
+    history = load_jepsen_etcd(path) if kind == "etcd" else load_porcupine_kv(path)
+    t0 = time.perf_counter()
+    res = check_linearizable(history, "cas-register" if kind == "etcd" else "kv")
+    seconds = time.perf_counter() - t0
+    return {
+        "name": name,
+        "kind": kind,
+        "n_ops": len(history),
+        "n_unknown": sum(op.ret is None for op in history),
+        "ok": res.ok,
+        "seconds": seconds,
+        "states": sum(p.states for p in res.partitions),
+    }
+
+
+def reference_verdicts(
+    root: str | os.PathLike[str] | None = None,
+    executor: Executor | None = None,
+) -> pd.DataFrame:
+    """Check every Porcupine reference history and tabulate the verdicts.
+
+    Parameters
+    ----------
+    root : path-like, optional
+        The ``porcupine`` folder (default ``<repository>/../shared/reference/porcupine``).
+    executor : concurrent.futures.Executor, optional
+        Check the histories in parallel (the times then include scheduling noise).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per history with columns ``name, kind, n_ops, n_unknown, expected, ok,
+        correct, seconds, states``; empty (same columns) when the folder is absent.
+    """
+    folder = porcupine_dir(root)
+    expected_file = folder / "expected.json"
+    if not expected_file.is_file():
+        return pd.DataFrame(columns=REFERENCE_COLUMNS)
+    expected: dict[str, bool] = json.loads(expected_file.read_text())
+    names = sorted(expected)
+    jobs = [(str(folder), n) for n in names]
+    rows = list(executor.map(_check_one, jobs)) if executor is not None else [_check_one(j) for j in jobs]
+    table = pd.DataFrame(rows)
+    table["expected"] = [expected[n] for n in table["name"]]
+    table["correct"] = [ok is exp for ok, exp in zip(table["ok"], table["expected"], strict=True)]
+    return table[REFERENCE_COLUMNS]
+
+
+def kv_workload(
+    cluster: Any,
+    duration: float,
+    *,
+    keys: Sequence[str] = ("x", "y"),
+    think: tuple[float, float] = (0.0, 40.0),
+    mix: tuple[float, float, float] = (0.5, 0.25, 0.25),
+    faults: Sequence[tuple[float, Callable[[Any], None]]] = (),
+    settle: float = 2000.0,
+    tick: float = 1.0,
+    seed: int = 0,
+) -> list:
+    """Run concurrent clients against a cluster under a fault schedule; return its history.
+
+    Every client of ``cluster`` (``Cluster(..., clients=k)``) loops: think for a uniform time
+    in ``think`` ms, then issue one operation on a random key (``get``, ``put`` or ``append``
+    with probabilities ``mix``; written values are unique, ``"<client>.<k>;"``), wait for it to
+    complete or be abandoned, repeat, until ``duration`` ms have passed. ``faults`` are
+    ``(time_ms, fn)`` pairs run at their time (relative to the start), e.g.
+    ``(500, lambda c: c.partition([0, 1], [2, 3, 4]))``. Then no new operation starts and the
+    cluster runs ``settle`` ms more so pending ones can finish (those still pending have an
+    unknown outcome).
+
+    Parameters
+    ----------
+    cluster : Cluster
+        A cluster with at least one client.
+    duration : float
+        Workload length in ms (> 0).
+    keys : sequence of str
+        Keys to operate on.
+    think : (float, float)
+        Uniform think-time range in ms.
+    mix : (float, float, float)
+        Probabilities of get, put, append.
+    faults : sequence of (float, callable)
+        Fault schedule.
+    settle : float
+        Extra ms after the workload.
+    tick : float
+        Granularity (ms) at which clients are polled.
+    seed : int
+        Seed of the workload's own random stream.
+
+    Returns
+    -------
+    list of Operation
+        ``cluster.history``.
+    """
+    duration = check_float("duration", duration, 0.0, low_open=True)
+    settle = check_float("settle", settle, 0.0)
+    tick = check_float("tick", tick, 0.0, low_open=True)
+    lo, hi = check_range_pair("think", think)
+    seed = check_int("seed", seed, 0)
+    if not keys:
+        raise ValueError("`keys` must be a non-empty sequence of str; got [].")
+    probs = np.asarray(mix, dtype=float)
+    if probs.shape != (3,) or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
+        raise ValueError(f"`mix` must be three probabilities summing to 1; got {tuple(mix)}.")
+    n_clients = len(cluster._clients) if hasattr(cluster, "_clients") else 0
+    if n_clients < 1:
+        raise ValueError("`cluster` must have at least one client (Cluster(..., clients=k)).")
+    rng = np.random.default_rng(seed)
+    start = cluster.now
+    end = start + duration
+    schedule = sorted(((start + float(t), fn) for t, fn in faults), key=lambda x: x[0])
+    pending: list[Any] = [None] * n_clients
+    next_at = [start + float(rng.uniform(lo, hi)) for _ in range(n_clients)]
+    counter = [0] * n_clients
+    kinds = ("get", "put", "append")
+    while cluster.now < end:
+        while schedule and schedule[0][0] <= cluster.now:
+            schedule.pop(0)[1](cluster)
+        for c in range(n_clients):
+            op = pending[c]
+            if op is not None and op.done:
+                pending[c] = None
+                next_at[c] = cluster.now + float(rng.uniform(lo, hi))
+            if pending[c] is None and next_at[c] <= cluster.now:
+                kind = kinds[int(rng.choice(3, p=probs))]
+                key = keys[int(rng.integers(len(keys)))]
+                counter[c] += 1
+                if kind == "get":
+                    pending[c] = cluster.get(key, client=c, wait=False)
+                else:
+                    value = f"{c}.{counter[c]};"
+                    pending[c] = getattr(cluster, kind)(key, value, client=c, wait=False)
+        cluster.run_for(min(tick, max(end - cluster.now, 1e-9)))
+    for _, fn in schedule:
+        fn(cluster)
+    if settle:
+        cluster.run_until(lambda: all(op is None or op.done for op in pending), timeout=settle)
+    return cluster.history
+
+
+@experiment(
+    "linearizability-porcupine",
+    "Verdicts on Porcupine's 102 Jepsen etcd and 6 kv histories vs its expected verdicts",
+)
+def linearizability_porcupine(quick: bool = False, seed: int = 0, executor: Executor | None = None) -> Result:
+    """Check the reference histories; ``measured`` holds the verdict counts.
+
+    ``quick`` changes nothing (the whole set takes about a second); ``seed`` is unused (the
+    check is deterministic).
+    """
+    table = reference_verdicts(executor=executor)
+    if table.empty:
+        return Result(table=table, params={"skipped": f"no reference histories at {porcupine_dir()}"})
+    etcd = table[table["kind"] == "etcd"]
+    kv = table[table["kind"] == "kv"]
+    measured = {
+        "porcupine_etcd_linearizable": float((etcd["ok"] == True).sum()),  # noqa: E712
+        "porcupine_etcd_not_linearizable": float((etcd["ok"] == False).sum()),  # noqa: E712
+        "porcupine_kv_linearizable": float((kv["ok"] == True).sum()),  # noqa: E712
+        "porcupine_verdicts_wrong": float((~table["correct"]).sum()),
+    }
+    params = {
+        "histories": len(table),
+        "etcd_total_seconds": float(etcd["seconds"].sum()),
+        "kv_max_seconds": float(kv["seconds"].max()),
+        "quick": quick,
+        "seed": seed,
+    }
+    return Result(table=table, measured=measured, params=params)

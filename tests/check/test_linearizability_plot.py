@@ -1,0 +1,42 @@
+"""The timeline plot draws what the checker found."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from consensuslab.check import Operation, RegisterInput, check_linearizable, history_frame
+from consensuslab.plots.linearizability import plot_check_times, plot_history
+
+R = RegisterInput
+
+
+def test_plot_history_linearizable_draws_points():
+    h = [Operation(0, 0, 2, R("write", 1)), Operation(1, 1, 3, R("read"), 1),
+         Operation(2, 1, None, R("write", 7))]
+    res = check_linearizable(h, "register")
+    ax = plot_history(h, res)
+    assert ax.get_title() == "linearizable"
+    points = ax.collections[0].get_offsets()
+    assert len(points) == len(res.linearization) == 2
+    assert [t.get_text() for t in ax.texts] == ["w(1)", "r→1", "w(7)"]
+    plt.close(ax.figure)
+
+
+def test_plot_history_failing_point_and_frame_input():
+    h = [Operation(0, 0, 1, R("write", 1)), Operation(1, 2, 3, R("read"), None)]
+    res = check_linearizable(h, "register")
+    frame = history_frame(h, result=res)
+    _, ax = plt.subplots()
+    out = plot_history(frame, res, ax=ax, title="stale read")
+    assert out is ax and ax.get_title() == "stale read"
+    vlines = [ln for ln in ax.lines if list(ln.get_xdata()) == [3, 3] and ln.get_linestyle() == "--"]
+    assert vlines, "the failing instant is marked"
+    plt.close(ax.figure)
+
+
+def test_plot_check_times():
+    table = pd.DataFrame({"n_ops": [10, 20, 30], "seconds": [0.001, 0.01, 0.1], "ok": [True, False, None]})
+    ax = plot_check_times(table)
+    assert len(ax.collections) == 3
+    plt.close(ax.figure)

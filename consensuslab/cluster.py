@@ -247,6 +247,11 @@ class Cluster:
         return self.sim.trace
 
     @property
+    def clients(self) -> int:
+        """Number of simulated clients (ids ``0 .. clients-1``)."""
+        return len(self._clients)
+
+    @property
     def operations(self) -> list[ClientOp]:
         """Every client operation begun so far (answered, abandoned or pending)."""
         return list(self._ops)

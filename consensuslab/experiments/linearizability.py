@@ -156,7 +156,7 @@ def kv_workload(
     probs = np.asarray(mix, dtype=float)
     if probs.shape != (3,) or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
         raise ValueError(f"`mix` must be three probabilities summing to 1; got {tuple(mix)}.")
-    n_clients = len(cluster._clients) if hasattr(cluster, "_clients") else 0
+    n_clients = cluster.clients
     if n_clients < 1:
         raise ValueError("`cluster` must have at least one client (Cluster(..., clients=k)).")
     rng = np.random.default_rng(seed)

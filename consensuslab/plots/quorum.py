@@ -1,0 +1,117 @@
+"""Figures for the quorum notebook: availability curves, load vs availability, Flexible Paxos, PBS.
+
+Theory of operation
+-------------------
+Every function takes a tidy DataFrame produced by :mod:`consensuslab.quorum.tables` or
+:mod:`consensuslab.quorum.pbs` and an optional ``ax``; it draws and returns the Axes. No
+computation happens here beyond choosing colours and labels.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+
+__all__ = [
+    "plot_availability",
+    "plot_load_vs_availability",
+    "plot_flexible_paxos",
+    "plot_pbs",
+    "plot_probabilistic",
+]
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.0)) -> Axes:
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def plot_availability(df: pd.DataFrame, ax: Axes | None = None, log: bool = False, mark_p: float | None = None) -> Axes:
+    """Availability (or unavailability on a log axis) vs per-node failure probability, one line per system.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Columns ``system``, ``p``, ``availability``, ``unavailability``.
+    ax : Axes, optional
+    log : bool
+        Plot unavailability on a log scale instead of availability.
+    mark_p : float, optional
+        Draw a vertical line at this failure probability.
+    """
+    ax = _axes(ax)
+    col = "unavailability" if log else "availability"
+    for name, g in df.groupby("system", sort=False):
+        ax.plot(g["p"], g[col], label=str(name))
+    if log:
+        ax.set_yscale("log")
+    if mark_p is not None:
+        ax.axvline(mark_p, color="grey", ls=":", lw=1)
+    ax.set_xlabel("per-node failure probability p")
+    ax.set_ylabel("P(no live quorum)" if log else "P(some quorum alive)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_load_vs_availability(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Scatter of load (x) vs unavailability (y, log), one labelled point per system."""
+    ax = _axes(ax)
+    for _, row in df.iterrows():
+        ax.scatter(row["load"], row["unavailability"])
+        ax.annotate(str(row["system"]), (row["load"], row["unavailability"]), fontsize="small", xytext=(4, 2), textcoords="offset points")
+    ax.set_yscale("log")
+    ax.set_xlabel("load (busiest node's share of operations)")
+    ax.set_ylabel("P(no live quorum)")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_flexible_paxos(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Phase-1 and phase-2 availability for each ``(q1, q2)`` with ``q1 + q2 = n + 1``."""
+    ax = _axes(ax)
+    x = df["q2"].to_numpy()
+    ax.plot(x, df["phase1_availability"], "o-", label="phase 1 (leader election)")
+    ax.plot(x, df["phase2_availability"], "s-", label="phase 2 (steady state)")
+    ax.set_xlabel("|Q2| (|Q1| = N + 1 - |Q2|)")
+    ax.set_ylabel("availability")
+    ax.set_xticks(x)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_pbs(df: pd.DataFrame, ax: Axes | None = None, log_t: bool = False) -> Axes:
+    """P(consistent read) vs time after commit, one line per latency profile.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Columns ``profile``, ``t``, ``p_consistent`` (from :func:`consensuslab.quorum.pbs.wars_curve`).
+    """
+    ax = _axes(ax)
+    for name, g in df.groupby("profile", sort=False):
+        ax.plot(g["t"], g["p_consistent"], label=str(name))
+    if log_t:
+        ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("time after write commit t (ms)")
+    ax.set_ylabel("P(consistent read)")
+    ax.set_ylim(0, 1.02)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_probabilistic(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Exact non-intersection probability vs the ``exp(-l**2)`` bound, log scale."""
+    ax = _axes(ax)
+    ax.plot(df["l_effective"], df["p_nonintersect"], "o-", label="exact C(n-q, q)/C(n, q)")
+    ax.plot(df["l_effective"], df["bound"], "--", label="bound exp(-l²)")
+    ax.set_yscale("log")
+    ax.set_xlabel("l = quorum size / sqrt(n)")
+    ax.set_ylabel("P(two quorums miss each other)")
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3)
+    return ax

@@ -1,0 +1,189 @@
+"""Jump consistent hash (Lamping & Veach 2014), vectorized over keys.
+
+Theory of operation
+-------------------
+Jump hash maps a 64-bit key to a bucket in ``[0, n)`` with no state but ``n``. It follows the
+key's bucket as the bucket count grows from 1 to ``n``: the key moves to the new bucket ``j``
+with probability ``1/j`` -- so exactly the ideal ``1/(n+1)`` of keys move when a bucket is
+appended, all of them to the new bucket -- and it only evaluates the ``O(ln n)`` growth steps
+at which the key actually jumps, drawing the next jump target from a linear congruential
+generator seeded by the key::
+
+    b, j = -1, 0
+    while j < n:
+        b = j
+        key = key * 2862933555777941757 + 1            (mod 2**64)
+        j = floor((b + 1) * (2**31 / ((key >> 33) + 1)))   (double precision)
+    return b
+
+Here the loop runs over *all keys at once*: each iteration advances the keys still jumping
+(uint64 arithmetic for the generator, float64 for the ratio, exactly as the C reference) and
+drops the keys whose next jump lands beyond ``n``. Buckets are numbered, so nodes are an
+ordered list: :meth:`Jump.with_node` appends (minimal movement); :meth:`Jump.without_node`
+moves the last node into the removed slot (the removed node's keys go to it, and the last
+bucket's keys are redistributed: ~2/n of keys move rather than the ideal 1/n).
+
+Preference lists (``replicas=k``) use the bucket of the key rehashed with salts 1, 2, ...
+over the nodes not yet chosen (each candidate drawn by jump over the remaining list), so each
+replica level is again a jump hash.
+
+References
+----------
+J. Lamping and E. Veach, "A Fast, Minimal Memory, Consistent Hash Algorithm", arXiv:1406.2294, 2014.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from consensuslab.hashing.base import PlacementAlgorithm
+from consensuslab.hashing.keys import KeyLike, _hash_uint64, as_key_array, fmix64, hash_keys
+
+__all__ = ["Jump", "jump_hash"]
+
+_LCG = np.uint64(2862933555777941757)
+_ONE = np.uint64(1)
+_S33 = np.uint64(33)
+_TWO31 = float(1 << 31)
+_CHUNK = 1 << 16
+
+
+def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
+    """Jump consistent hash of 64-bit keys into ``n`` buckets, bit-exact with the paper's C code.
+
+    Parameters
+    ----------
+    keys : numpy.ndarray of uint64
+        The (already hashed) keys.
+    n : int
+        Number of buckets (1 <= n < 2**31).
+
+    Returns
+    -------
+    numpy.ndarray of intp
+        Bucket per key.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jump_hash(np.array([0, 1, 2**63], dtype=np.uint64), 10).tolist()
+    [0, 6, 5]
+    """
+    keys = np.asarray(keys, dtype=np.uint64)
+    out = np.empty(keys.shape[0], dtype=np.intp)
+    nf = float(n)
+    size = min(_CHUNK, keys.shape[0])
+    ubuf = np.empty(size, dtype=np.uint64)
+    ibuf = np.empty(size, dtype=np.int32)
+    jbuf = np.empty(size, dtype=np.float64)
+    tbuf = np.empty(size, dtype=np.float64)
+    gbuf = np.empty(size, dtype=bool)
+    for start in range(0, keys.shape[0], _CHUNK):
+        key = keys[start : start + _CHUNK].copy()
+        res = out[start : start + _CHUNK]
+        m = key.shape[0]
+        bp1 = np.ones(m, dtype=np.float64)  # b + 1 (b = 0 at entry)
+        best = np.ones(m, dtype=np.float64)  # last b + 1 that was < n + 1: the answer + 1
+        rows: npt.NDArray[np.intp] | None = None  # chunk row of each live entry (None: all)
+        while True:
+            u, i, j, t, g = ubuf[:m], ibuf[:m], jbuf[:m], tbuf[:m], gbuf[:m]
+            np.multiply(key, _LCG, out=key)  # key = key * 2862933555777941757 + 1
+            np.add(key, _ONE, out=key)
+            np.right_shift(key, _S33, out=u)  # < 2**31: exact through int32 -> float64
+            np.copyto(i, u, casting="unsafe")
+            np.add(i, 1.0, out=j)
+            np.divide(_TWO31, j, out=j)
+            np.multiply(j, bp1, out=j)  # j = (b + 1) * (2**31 / ((key >> 33) + 1))
+            np.floor(j, out=bp1)
+            bp1 += 1.0
+            # An entry with j >= n is finished. Since 2**31 / (r + 1) >= 1, its j stays >= n on
+            # later iterations, so no mask is needed: the answer is the last b + 1 <= n.
+            np.less(j, nf, out=g)
+            np.multiply(bp1, g, out=t)
+            np.maximum(best, t, out=best)
+            alive = int(np.count_nonzero(g))
+            if 2 * alive <= m:  # compact when half the entries are finished
+                if rows is None:
+                    res[:] = best - 1.0
+                else:
+                    res[rows] = best - 1.0
+                if alive == 0:
+                    break
+                idx = np.flatnonzero(g)
+                rows = idx if rows is None else rows[idx]
+                key, bp1, best = key[idx], bp1[idx], best[idx]
+                m = alive
+    return out
+
+
+class Jump(PlacementAlgorithm):
+    """Jump consistent hash over an ordered list of nodes.
+
+    Parameters
+    ----------
+    nodes : sequence of str
+        Distinct node names; bucket ``i`` is ``nodes[i]``.
+    hash_keys : bool, default True
+        Hash keys with :func:`~consensuslab.hashing.keys.hash_keys` first. With ``False``,
+        integer keys are used directly as the 64-bit jump key, which matches the C reference
+        (and the ``jump`` package's ``jump.hash(key, n)``) key for key; string keys are always
+        hashed.
+
+    Examples
+    --------
+    >>> Jump(["a", "b", "c"]).assign(["user:1", "user:2", "user:3"]).tolist()
+    [0, 2, 1]
+    """
+
+    name = "jump"
+
+    def __init__(self, nodes: Sequence[str], hash_keys: bool = True) -> None:
+        super().__init__(nodes)
+        if not isinstance(hash_keys, bool):
+            raise TypeError(f"`hash_keys` must be a bool; got {hash_keys!r}.")
+        self._set("hash_keys", hash_keys)
+
+    def _options(self) -> dict[str, Any]:
+        return {} if self.hash_keys else {"hash_keys": False}
+
+    def hash(self, keys: KeyLike) -> npt.NDArray[np.uint64]:  # noqa: D102
+        if self.hash_keys:
+            return hash_keys(keys)
+        arr = as_key_array(keys)
+        return arr if isinstance(arr, np.ndarray) else hash_keys(arr)
+
+    def without_node(self, name: str) -> "Jump":
+        """A new object without ``name``; the last node takes over its bucket number."""
+        if name not in self.nodes:
+            raise ValueError(f"`name` must be one of the nodes; got {name!r}.")
+        if len(self.nodes) == 1:
+            raise ValueError("`nodes` must keep at least one node; cannot remove the last one.")
+        nodes = list(self.nodes)
+        i = nodes.index(name)
+        nodes[i] = nodes[-1]
+        nodes.pop()
+        return Jump(nodes, **self._options())
+
+    def _assign(self, h: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
+        return jump_hash(h, len(self.nodes))
+
+    def _assign_replicas(self, h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.intp]:
+        n = len(self.nodes)
+        out = np.empty((h.shape[0], k), dtype=np.intp)
+        # remaining[r] lists the node indices not yet chosen for row r (as a permutation).
+        remaining = np.broadcast_to(np.arange(n, dtype=np.intp), (h.shape[0], n)).copy()
+        rows = np.arange(h.shape[0])
+        for level in range(k):
+            salted = h if level == 0 else fmix64(h ^ np.uint64((0x9E3779B97F4A7C15 * level) & (2**64 - 1)))
+            slot = jump_hash(salted, n - level)
+            out[:, level] = remaining[rows, slot]
+            # remove the chosen node: move the last live entry into its slot
+            remaining[rows, slot] = remaining[:, n - level - 1]
+        return out
+
+    def memory_bytes(self) -> int:  # noqa: D102
+        return 0

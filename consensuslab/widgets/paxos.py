@@ -1,0 +1,167 @@
+"""Paxos widgets for notebook 02: a message-by-message stepper over the founding example and a
+flexible-quorum explorer (sliders for |Q1| and |Q2|).
+
+The stepper drives :class:`consensuslab.protocols.paxos.Walkthrough` (a tiny deterministic
+driver: one action = one tick); every button is one call into it, then :meth:`update` redraws
+the message-sequence chart and the acceptors' state table. All logic is callable without a
+kernel (``deliver_next()``, ``drop_next()``, ``crash()``, ...), which is what the tests do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+
+from consensuslab.experiments.paxos import unsafe_explore
+from consensuslab.plots.paxos import walkthrough_chart
+from consensuslab.protocols.paxos import Walkthrough
+
+__all__ = ["PaxosStepper", "FlexibleQuorumExplorer"]
+
+
+class PaxosStepper:
+    """Step the founding example (A, B, C; A proposes 1) message by message.
+
+    Buttons: deliver next message, drop next message, crash / restart the selected node,
+    make the selected node a new proposer of the given value, fire its retry timer.
+    ``summary`` is the acceptors' state table (a DataFrame); ``pending`` lists the messages
+    in flight, oldest first (the next one delivered or dropped).
+    """
+
+    def __init__(self, n: int = 3, proposer: int | None = 0, value: Any = 1, **options: Any) -> None:
+        self.walk = Walkthrough(n=n, **options)
+        names = self.walk.names
+        self.node = W.Dropdown(options=[(nm, i) for i, nm in enumerate(names)], value=0, description="node")
+        self.value = W.Text(value="2", description="value")
+        self.buttons = {
+            "deliver": W.Button(description="deliver next"),
+            "drop": W.Button(description="drop next"),
+            "crash": W.Button(description="crash node"),
+            "restart": W.Button(description="restart node"),
+            "propose": W.Button(description="new proposer"),
+            "timeout": W.Button(description="timeout node"),
+        }
+        actions = {"deliver": self.deliver_next, "drop": self.drop_next, "crash": lambda: self.crash(self.node.value),
+                   "restart": lambda: self.restart(self.node.value),
+                   "propose": lambda: self.propose(self.node.value, self.value.value),
+                   "timeout": lambda: self.timeout(self.node.value)}
+        for name, b in self.buttons.items():
+            b.on_click(lambda _b, f=actions[name]: f())
+        self.html = W.HTML()
+        self.out = W.Output()
+        self.summary: pd.DataFrame = pd.DataFrame()
+        self.figure = None
+        if proposer is not None:
+            self.walk.propose(proposer, value)
+        self.update()
+
+    # -- actions (one library call each, then redraw) --------------------------------------
+    def deliver_next(self) -> bool:
+        ok = self.walk.deliver()
+        self.update()
+        return ok
+
+    def drop_next(self) -> bool:
+        ok = self.walk.drop()
+        self.update()
+        return ok
+
+    def crash(self, node: int) -> None:
+        self.walk.crash(node)
+        self.update()
+
+    def restart(self, node: int) -> None:
+        self.walk.restart(node)
+        self.update()
+
+    def propose(self, node: int, value: Any) -> None:
+        self.walk.propose(node, value)
+        self.update()
+
+    def timeout(self, node: int) -> None:
+        self.walk.timeout(node)
+        self.update()
+
+    @property
+    def pending(self) -> list[str]:
+        return self.walk.describe_pending()
+
+    # -- view ---------------------------------------------------------------------------------
+    def update(self) -> None:
+        self.summary = self.walk.state()
+        nxt = self.pending[0] if self.pending else "none"
+        self.html.value = (f"<b>next message:</b> {nxt} &nbsp; ({len(self.pending)} in flight)<br>"
+                           + self.summary.to_html())
+        if self.figure is not None:
+            plt.close(self.figure)
+        fig, ax = plt.subplots(figsize=(6, 4.5))
+        walkthrough_chart(self.walk.messages(), self.walk.names, ax=ax)
+        self.figure = fig
+        self.out.clear_output(wait=True)
+        with self.out:
+            display(fig)
+        plt.close(fig)
+
+    def widget(self) -> W.Widget:
+        b = self.buttons
+        controls = W.VBox([W.HBox([b["deliver"], b["drop"]]), W.HBox([self.node, self.value]),
+                           W.HBox([b["crash"], b["restart"], b["propose"], b["timeout"]])])
+        return W.VBox([controls, W.HBox([self.out, self.html])])
+
+    def _ipython_display_(self) -> None:
+        display(self.widget())
+
+
+class FlexibleQuorumExplorer:
+    """Sliders for |Q1| and |Q2| on ``n`` nodes: violation rate over randomized runs and the
+    message-sequence chart of the first agreement violation found (if any)."""
+
+    def __init__(self, n: int = 5, q1: int = 2, q2: int = 2, runs: int = 40, seed: int = 0) -> None:
+        self.n = n
+        self.seed = seed
+        self.q1 = W.IntSlider(value=q1, min=1, max=n, description="|Q1|", continuous_update=False)
+        self.q2 = W.IntSlider(value=q2, min=1, max=n, description="|Q2|", continuous_update=False)
+        self.runs = W.IntSlider(value=runs, min=5, max=400, step=5, description="runs", continuous_update=False)
+        self.html = W.HTML()
+        self.out = W.Output()
+        self.summary: dict[str, Any] = {}
+        self.violation = None
+        self.figure = None
+        for w in (self.q1, self.q2, self.runs):
+            w.observe(lambda _change: self.update(), names="value")
+        self.update()
+
+    def update(self) -> None:
+        self.summary, self.violation = unsafe_explore(self.n, self.q1.value, self.q2.value, self.runs.value, self.seed)
+        s = self.summary
+        verdict = "intersect: safe" if s["intersect"] else "do NOT intersect: unsafe"
+        self.html.value = (
+            f"n = {self.n}, |Q1| = {s['q1']}, |Q2| = {s['q2']}: quorums {verdict}. "
+            f"<b>{s['violations']}</b> of {s['runs']} runs broke agreement "
+            f"(rate {s['rate']:.1%}, 95% CI {s['rate_lo']:.1%}–{s['rate_hi']:.1%})"
+            + (f"; first at seed <b>{s['first_seed']}</b>: {self.violation.violation}" if self.violation else "")
+        )
+        if self.figure is not None:
+            plt.close(self.figure)
+        fig, ax = plt.subplots(figsize=(7, 5))
+        if self.violation is not None:
+            walkthrough_chart(self.violation.messages, n=self.n, ax=ax,
+                              title=f"seed {self.violation.seed}: {self.violation.violation.invariant} violated")
+        else:
+            ax.text(0.5, 0.5, f"no violation in {s['runs']} runs", ha="center", va="center", transform=ax.transAxes)
+            ax.set_axis_off()
+        self.figure = fig
+        self.out.clear_output(wait=True)
+        with self.out:
+            display(fig)
+        plt.close(fig)
+
+    def widget(self) -> W.Widget:
+        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.html, self.out])
+
+    def _ipython_display_(self) -> None:
+        display(self.widget())

@@ -1,0 +1,63 @@
+"""The Paxos stepper and flexible-quorum explorer work without a kernel; plots return axes."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from consensuslab.experiments.paxos import dueling, multipaxos_cost, unsafe_grid
+from consensuslab.plots.paxos import duel_figure, messages_per_command, unsafe_map, walkthrough_chart
+from consensuslab.protocols.paxos import Walkthrough
+from consensuslab.widgets.paxos import FlexibleQuorumExplorer, PaxosStepper
+
+
+def test_stepper_buttons_change_summary_and_figure() -> None:
+    s = PaxosStepper()
+    assert s.pending == ["A->B Prepare(1,0)", "A->C Prepare(1,0)"]
+    fig0, state0 = s.figure, s.summary.copy()
+    s.buttons["deliver"].click()
+    assert s.figure is not fig0
+    assert s.summary.loc["B", "promised"] == "(1,0)" and state0.loc["B", "promised"] == "(0,-1)"
+    s.buttons["drop"].click()  # Prepare to C lost
+    assert "C" not in "".join(p.split()[0] for p in s.pending)
+    s.node.value = 2
+    s.buttons["crash"].click()
+    assert not s.summary.loc["C", "up"]
+    s.buttons["restart"].click()
+    assert s.summary.loc["C", "up"]
+    while s.deliver_next():
+        pass
+    assert list(s.summary["decided"]) == [1, 1, 1]
+    s.value.value = "9"
+    s.node.value = 1
+    s.buttons["propose"].click()  # a late proposer learns the decided value, not 9
+    while s.deliver_next():
+        pass
+    assert list(s.summary["decided"]) == [1, 1, 1]
+    assert "Decide" in s.walk.messages()["kind"].tolist()
+    plt.close("all")
+
+
+def test_flexible_quorum_explorer_slider() -> None:
+    e = FlexibleQuorumExplorer(n=4, q1=3, q2=2, runs=20)
+    assert e.summary["intersect"] and e.summary["violations"] == 0 and e.violation is None
+    fig0 = e.figure
+    e.q1.value = 2
+    assert not e.summary["intersect"]
+    assert e.figure is not fig0
+    assert e.summary["violations"] > 0 and e.violation is not None
+    assert "broke agreement" in e.html.value
+    plt.close("all")
+
+
+def test_plots_return_axes() -> None:
+    w = Walkthrough()
+    w.propose(0, 1)
+    w.run()
+    assert walkthrough_chart(w.messages()).get_title() == ""
+    table = dueling(trials=5, ks=(2,), executor="inline")
+    assert len(duel_figure(table, k=2).axes) == 2
+    mp = pd.DataFrame([multipaxos_cost(3, 6, 0, lc) for lc in (False, True)])
+    assert messages_per_command(mp).get_ylabel() == "messages per command"
+    assert unsafe_map(unsafe_grid(n=3, runs=3)).get_xlabel().startswith("|Q2|")
+    plt.close("all")

@@ -252,6 +252,19 @@ class Simulator:
         if self.trace.enabled:
             self.trace.records.append((self.now, "drop", src, dst, type(msg).__name__, (reason, msg), msg_id))
 
+    def call(self, i: NodeId, method: str, *args: Any) -> Any:
+        """Run node ``i``'s ``method(*args)`` as an input handler and perform its effects.
+
+        For scenarios that make a chosen node act at a chosen moment (campaign, hand over
+        leadership). Returns what the method returned.
+        """
+        node = self.nodes[self._check_node(i)]
+        if node is None:
+            raise SimulationError(f"node {i} is down")
+        box: list[Any] = []
+        self._call(node, lambda: box.append(getattr(node, method)(*args)))
+        return box[0]
+
     # -- running -------------------------------------------------------------------
     def step(self) -> bool:
         """Process one event; return False if the queue is empty."""

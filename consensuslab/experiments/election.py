@@ -1,0 +1,847 @@
+"""Raft election convergence: how long a 5-server cluster is without a leader after a crash.
+
+Theory of operation
+-------------------
+This module reproduces the methodology of the Raft paper's leader-election benchmark (Ongaro &
+Ousterhout 2014, extended version §9.3 and Figure 16; §8.3 / Figure 14 of the conference
+version; Ongaro's dissertation §9.4 and Figure 9.8) on :class:`~consensuslab.protocols.raft`
+nodes driven by the deterministic :class:`~consensuslab.sim.Simulator`:
+
+* **Five servers**, one of them the old leader (node 0). The trial starts at the moment the old
+  leader *finishes a heartbeat broadcast* (time 0). Each survivor resets its election timer when
+  that heartbeat arrives (one network delay later); we model the arrival by (re)starting the
+  survivor from its stable storage at that instant, which draws a fresh timeout exactly as
+  receiving a heartbeat does (``rng.uniform(lo, hi)``). The old leader then **crashes at a
+  uniformly random moment** ``u ~ U(0, heartbeat)`` within its heartbeat interval; before ``u``
+  it would have sent nothing (its next heartbeat is due at ``heartbeat``), so it is down from
+  time 0 and ``u`` only fixes the origin of the measurement. ``heartbeat = lo / 2`` (half the
+  minimum election timeout), as in the paper, so the smallest possible downtime is ``lo / 2``.
+* **Logs differ so that two of the four survivors cannot win**: the term-2 leader's last entry
+  reached only itself and survivors 1 and 2 (a majority, so the entry is committed); survivors
+  3 and 4 lack it. Their RequestVotes are refused by 1 and 2 (§5.4.1, up-to-date check), so they
+  can collect at most 2 of the 3 votes needed. The state is injected into ``Simulator.storage``
+  (keys ``term``, ``voted_for``, ``log``) before the start.
+* **Broadcast time ≈ 15 ms** (round trip plus a disk write). The simulator's nodes persist
+  instantly, so a :class:`DiskLatency` wrapper delays every *reply* that follows a ``Persist`` in
+  the same handler by ``disk`` ms: a vote (or a step to a new term, or appended entries) is
+  durable before it is acknowledged. Candidates and leaders overlap their own disk writes with
+  their outgoing RPCs (dissertation §9.3 "we do not include the time for the candidate to record
+  its own vote on disk" and §10.2.1), so RequestVote and AppendEntries are not delayed. With the
+  default one-way latency ``L = PAPER_LATENCY`` and ``W = PAPER_DISK``, a RequestVote round trip
+  including the voter's disk write is ``2 L + W = 12 ms``; the paper says "roughly 15 ms", and
+  :data:`PAPER_LATENCY` documents why 12 ms is the largest value its own numbers allow.
+* **The measured value** is the time from the crash until every survivor has heard the new
+  leader's first heartbeat (dissertation §9.4: "until the other servers received the new
+  leader's first heartbeat"); the election instant itself is reported too. A trial that has not
+  converged after ``cap`` ms (10 s, the right edge of Figure 16) is **censored**: it is kept in
+  the table with ``censored=True`` and ``downtime=inf``.
+
+The dissertation's analytic model (§9.1-§9.3) is implemented alongside: the earliest of ``s``
+uniform timeouts, the fixed-latency split-vote probability ``Pr(D_{c,s} <= l)`` (the first ``c``
+of ``s`` servers time out within ``l`` of each other, ``c = s - floor(n/2) + 1``), the geometric
+number of election terms (mean ``1 / (1 - r)``) and the expected election time ``E[E_s]``.
+:func:`split_vote_rates` compares the model with simulated first-term split rates.
+
+Trials run through :func:`~consensuslab.experiments.runner.run_trials`: results depend only on
+``(seed, configuration, trial)``, never on the number of workers.
+
+References
+----------
+Ongaro, D. and Ousterhout, J. (2014). In search of an understandable consensus algorithm
+(extended version), §9.3, Figure 16.
+Ongaro, D. (2014). Consensus: bridging theory and practice. PhD thesis, Stanford, chapter 9.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from consensuslab._validate import check_float, check_int, check_range_pair, describe
+from consensuslab.experiments.registry import Result, experiment
+from consensuslab.experiments.runner import run_trials
+from consensuslab.protocols.kv import NOOP, Command
+from consensuslab.protocols.raft import (
+    AppendEntriesReply,
+    Entry,
+    InstallSnapshotReply,
+    RaftConfig,
+    RequestVoteReply,
+    Role,
+)
+from consensuslab.sim.network import as_latency
+from consensuslab.sim.node import Node, NodeId, Persist, Send, SetTimer
+from consensuslab.sim.simulator import Simulator
+
+__all__ = [
+    "PAPER_RANGES",
+    "PAPER_TRIALS",
+    "PAPER_LATENCY",
+    "PAPER_DISK",
+    "PAPER_CAP",
+    "PAPER_NUMBERS",
+    "DiskLatency",
+    "election_trial",
+    "run_election_trials",
+    "election_downtime",
+    "downtime_summary",
+    "earliest_timeout_mean",
+    "split_vote_probability",
+    "expected_terms",
+    "expected_election_time",
+    "split_vote_model",
+    "split_vote_rates",
+    "prevote_effect",
+    "cluster_size_effect",
+    "paper_measurements",
+    "explore",
+    "raft_election",
+]
+
+#: Election timeout ranges of Figure 16 (ms): top panel varies randomness, bottom scales it.
+PAPER_RANGES: tuple[tuple[float, float], ...] = (
+    (150.0, 150.0),
+    (150.0, 151.0),
+    (150.0, 155.0),
+    (150.0, 175.0),
+    (150.0, 200.0),
+    (150.0, 300.0),
+    (12.0, 24.0),
+    (25.0, 50.0),
+    (50.0, 100.0),
+    (100.0, 200.0),
+)
+TOP_PANEL = PAPER_RANGES[:6]
+BOTTOM_PANEL = PAPER_RANGES[6:]
+
+#: Trials per range in the paper: 1000, except 100 for 150-150 ms.
+PAPER_TRIALS = 1000
+PAPER_TRIALS_NO_RANDOMNESS = 100
+
+#: One-way network latency (ms) and durable-write time (ms) before a reply.
+#:
+#: The paper's cluster had a "broadcast time (network round trip plus disk write) of roughly
+#: 15 ms" (Figure 16 caption). Two facts pin down how to split it between network and disk:
+#:
+#: * only the one-way latency opens the window in which another server can time out before a
+#:   RequestVote arrives (dissertation §9.2; the candidate's own write overlaps its RPCs). The
+#:   paper's 150-155 ms median of 287 ms means roughly every other first term splits, which
+#:   needs a window of ~2.5 ms, half the 5 ms range: ``L = 2.5``;
+#: * a voter resets its timer when it grants, and hears the winner's first heartbeat
+#:   ``W + 2 L`` later (write, reply, AppendEntries). If that reaches the 12 ms minimum timeout
+#:   of the 12-24 ms configuration, voters time out before the heartbeat and elections cascade
+#:   (in our runs ``W = 8`` gives a 51 ms mean, ``W = 10`` a 93 ms mean), yet the paper measured
+#:   35 ms. So ``W + 2 L`` must stay below 12 ms: ``W = 7``.
+#:
+#: Hence ``2 L + W = 12 ms`` — the largest broadcast time consistent with the paper's own 12-24 ms
+#: result, 3 ms short of the stated "roughly 15 ms" (LogCabin presumably overlapped part of its
+#: write with the timer). A gigabit LAN is faster than 2.5 ms one way; the excess stands for the
+#: RPC and thread overheads of the real implementation that the simulator does not have.
+PAPER_LATENCY = 2.5
+#: Time of a durable disk write (ms) before a reply that depends on it (see :class:`DiskLatency`).
+PAPER_DISK = 7.0
+#: Virtual time after the crash at which a trial is censored (ms); Figure 16's axis ends at 10 s.
+PAPER_CAP = 10_000.0
+
+#: The paper's stated numbers, keyed like ``data/reference/raft.csv``.
+PAPER_NUMBERS: dict[str, float] = {
+    "raft_150_150_censored_fraction": 1.0,
+    "raft_150_155_median_ms": 287.0,
+    "raft_150_200_max_ms": 513.0,
+    "raft_12_24_mean_ms": 35.0,
+    "raft_12_24_max_ms": 152.0,
+    "split_vote_rate_s4_l0.1": 0.052,
+    "split_vote_rate_s4_l0.2": 0.181,
+}
+
+_OLD_TERM = 2  # the crashed leader's term
+
+
+def label(election_timeout: Sequence[float]) -> str:
+    """The paper's legend text for a range, e.g. ``"150-155ms"``."""
+    lo, hi = election_timeout
+    return f"{lo:g}-{hi:g}ms"
+
+
+# ---------------------------------------------------------------------------------------------
+# disk-write latency as a node wrapper
+# ---------------------------------------------------------------------------------------------
+
+#: Replies that acknowledge persisted state and therefore wait for the disk write.
+DISK_BOUND: tuple[type, ...] = (RequestVoteReply, AppendEntriesReply, InstallSnapshotReply)
+
+
+class DiskLatency(Node):
+    """Wrap a sans-I/O node so that a reply waits ``disk`` ms for the write it depends on.
+
+    The simulator performs ``Persist`` instantly. This wrapper forwards every input to the
+    ``inner`` node and rewrites its effects: a ``Send`` of a :data:`DISK_BOUND` reply emitted
+    after a ``Persist`` in the same handler is held back and released by a private timer
+    ``"disk:<k>"`` after ``disk`` ms (an fsync before the acknowledgement). Every other effect
+    passes through unchanged and in order. Held replies are lost if the node crashes first, as
+    an un-synced reply would be.
+
+    Parameters
+    ----------
+    inner : Node
+        The protocol node (its own ``on_*`` handlers do the work).
+    disk : float
+        Write latency in ms, >= 0.
+    """
+
+    def __init__(self, inner: Node, disk: float) -> None:
+        super().__init__(inner.id, inner.peers, inner.rng, inner.stable)
+        self.inner = inner
+        self.disk = float(disk)
+        self._held: dict[str, Send] = {}
+        self._next = 0
+
+    @staticmethod
+    def factory(make_node: Callable[..., Node], disk: float) -> Callable[..., Node]:
+        """A simulator factory building ``DiskLatency(make_node(...), disk)``."""
+        disk = check_float("disk", disk, 0.0)
+        return _DiskFactory(make_node, disk)
+
+    def _run(self, handler: Callable[..., None], *args: Any) -> None:
+        inner = self.inner
+        inner.now = self.now
+        handler(*args)
+        out = inner.out
+        if not out:
+            return
+        inner.out = []
+        dirty = False
+        for e in out:
+            t = type(e)
+            if t is Persist:
+                dirty = True
+            elif dirty and t is Send and type(e.msg) in DISK_BOUND:
+                name = f"disk:{self._next}"
+                self._next += 1
+                self._held[name] = e
+                self.out.append(SetTimer(name, self.disk))
+                continue
+            self.out.append(e)
+
+    def on_start(self) -> None:
+        self._run(self.inner.on_start)
+
+    def on_message(self, src: NodeId, msg: Any) -> None:
+        self._run(self.inner.on_message, src, msg)
+
+    def on_timer(self, name: str) -> None:
+        held = self._held.pop(name, None)
+        if held is not None:
+            self.out.append(held)
+        else:
+            self._run(self.inner.on_timer, name)
+
+    def on_client(self, request: Any) -> None:
+        self._run(self.inner.on_client, request)
+
+
+class _DiskFactory:
+    """Picklable factory for :class:`DiskLatency` nodes."""
+
+    def __init__(self, make_node: Callable[..., Node], disk: float) -> None:
+        self.make_node = make_node
+        self.disk = disk
+
+    def __call__(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
+        return DiskLatency(self.make_node(node_id, peers, rng, stable), self.disk)
+
+
+# ---------------------------------------------------------------------------------------------
+# one trial
+# ---------------------------------------------------------------------------------------------
+
+_CMD = Command(client=0, seq=1, op="put", key="x", value=1)
+LONG_LOG: tuple[Entry, ...] = (Entry(1, NOOP), Entry(2, NOOP), Entry(2, _CMD))
+SHORT_LOG: tuple[Entry, ...] = LONG_LOG[:2]
+
+
+def _inner(node: Node | None) -> Any:
+    return getattr(node, "inner", node)
+
+
+def election_trial(
+    rng: np.random.Generator,
+    election_timeout: tuple[float, float] = (150.0, 300.0),
+    n: int = 5,
+    latency: float | tuple[float, float] = PAPER_LATENCY,
+    disk: float = PAPER_DISK,
+    ineligible: int | None = None,
+    failed: int = 1,
+    pre_vote: bool = False,
+    cap: float = PAPER_CAP,
+) -> dict[str, Any]:
+    """One leader crash and re-election (Raft paper §9.3 methodology; see module docstring).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The trial's stream (crash moment, heartbeat arrivals, the simulator's seed).
+    election_timeout : (float, float)
+        Election timeout range ``(lo, hi)`` in ms; the heartbeat interval is ``lo / 2``.
+    n : int
+        Cluster size, >= 3.
+    latency : float or (float, float)
+        One-way message delay in ms: a constant, or a uniform ``(low, high)`` range.
+    disk : float
+        Durable-write latency in ms before a reply (see :class:`DiskLatency`); 0 disables it.
+    ineligible : int, optional
+        How many survivors hold the shorter log and so cannot win. Default: half the
+        survivors, rounded down (2 of 4 for ``n = 5``, as in the paper).
+    failed : int
+        Servers down during the election, the old leader (node 0) included; 1 <= failed and
+        ``n - failed`` must be a majority.
+    pre_vote : bool
+        Run Raft with Pre-Vote (dissertation §9.6).
+    cap : float
+        Censor the trial after ``cap`` ms of virtual time past the crash.
+
+    Returns
+    -------
+    dict
+        ``crash_offset`` (ms after the last heartbeat broadcast), ``elected`` (ms from the crash
+        to the first leader of the new term), ``downtime`` (ms from the crash until every
+        survivor follows the new leader; ``inf`` if censored), ``censored``, ``leader``,
+        ``terms`` (terms the winner's term is past the old leader's: 1 = no split vote),
+        ``first_term_failed`` (``terms > 1``), ``events``.
+    """
+    lo, hi = election_timeout
+    hb = lo / 2.0
+    if ineligible is None:
+        ineligible = (n - failed) // 2
+    cfg = RaftConfig(n=n, election_timeout=(lo, hi), heartbeat=hb, pre_vote=pre_vote)
+    factory = cfg.make_node if disk == 0 else DiskLatency.factory(cfg.make_node, disk)
+    sim = Simulator(factory, n, seed=int(rng.integers(2**62)), latency=latency, trace=False)
+    survivors = list(range(failed, n))
+    short = set(survivors[len(survivors) - ineligible :]) if ineligible else set()
+    for i in range(n):
+        sim.storage[i].update(term=_OLD_TERM, voted_for=0, log=SHORT_LOG if i in short else LONG_LOG)
+    # time 0: the old leader has just broadcast a heartbeat; the survivors reset their timers on
+    # its arrival (modelled by a restart at the arrival time); the crash comes u ms later.
+    sim.start()
+    for i in range(n):
+        sim.crash(i)
+    arrivals = as_latency(latency).sample(rng, len(survivors))
+    for i, at in zip(survivors, arrivals):
+        sim.schedule(float(at), sim.restart, i)
+    crash = float(rng.uniform(0.0, hb))
+
+    nodes = sim.nodes
+    first: dict[str, float] = {}
+
+    def settled() -> bool:
+        leader = None
+        for i in survivors:
+            node = _inner(nodes[i])
+            if node is not None and node.role is Role.LEADER and (leader is None or node.term > leader.term):
+                leader = node
+        if leader is None:
+            return False
+        if "elected" not in first:
+            first["elected"] = sim.now
+        lid, term = leader.id, leader.term
+        for i in survivors:
+            node = _inner(nodes[i])
+            if node is None or node.term != term or node.leader_id != lid:
+                return False
+        first["leader"] = lid
+        return True
+
+    ok = sim.run_until(settled, timeout=crash + cap)
+    terms_seen = max((_inner(nodes[i]).term for i in survivors if nodes[i] is not None), default=_OLD_TERM)
+    if ok:
+        leader = int(first["leader"])
+        terms = _inner(nodes[leader]).term - _OLD_TERM
+        downtime = sim.now - crash
+    else:
+        leader, terms, downtime = -1, terms_seen - _OLD_TERM, math.inf
+    return {
+        "crash_offset": crash,
+        "elected": first.get("elected", math.inf) - crash,
+        "downtime": downtime,
+        "censored": not ok,
+        "leader": leader,
+        "leader_eligible": leader not in short,
+        "terms": int(terms),
+        "first_term_failed": bool(terms > 1 or not ok),
+        "events": sim.events_processed,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# many trials
+# ---------------------------------------------------------------------------------------------
+
+
+def _validate_config(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(cfg)
+    if "election_timeout" in out:
+        lo, hi = check_range_pair("election_timeout", out["election_timeout"], 0.0)
+        if lo <= 0:
+            raise ValueError(f"`election_timeout` must have a positive lower bound; got {(lo, hi)}.")
+        out["election_timeout"] = (lo, hi)
+    if "n" in out:
+        out["n"] = check_int("n", out["n"], 3)
+    failed = check_int("failed", out.get("failed", 1), 1)
+    n = out.get("n", 5)
+    if n - failed < n // 2 + 1:
+        raise ValueError(f"`failed` must leave a majority of the {n} servers up; got {failed}.")
+    if "disk" in out:
+        out["disk"] = check_float("disk", out["disk"], 0.0)
+    if "cap" in out:
+        out["cap"] = check_float("cap", out["cap"], 0.0, low_open=True)
+    if "latency" in out:
+        lat = out["latency"]
+        if isinstance(lat, (tuple, list)):
+            out["latency"] = check_range_pair("latency", lat, 0.0)
+        else:
+            out["latency"] = check_float("latency", lat, 0.0)
+    if "pre_vote" in out and not isinstance(out["pre_vote"], bool):
+        raise TypeError(f"`pre_vote` must be a bool; got {describe(out['pre_vote'])}.")
+    if out.get("ineligible") is not None:
+        out["ineligible"] = check_int("ineligible", out["ineligible"], 0, n - failed)
+    return out
+
+
+def run_election_trials(
+    configs: Sequence[Mapping[str, Any]],
+    trials: int | Callable[[Mapping[str, Any]], int],
+    seed: int = 0,
+    executor: Executor | str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Run :func:`election_trial` for every configuration; one row per trial.
+
+    Configurations that need different trial counts run as separate groups, each with its own
+    child seed (``SeedSequence(seed, spawn_key=(group,))``), so every row depends only on
+    ``(seed, group, configuration, trial)`` and not on the executor or its worker count.
+
+    Parameters
+    ----------
+    configs : sequence of dict
+        Keyword arguments of :func:`election_trial` (everything but ``rng``).
+    trials : int or callable
+        Trials per configuration, or ``trials(config) -> int``.
+    seed : int
+        Root seed, >= 0.
+    executor : Executor, "inline" or None
+        As for :func:`~consensuslab.experiments.runner.run_trials`; None shares one process
+        pool (one worker per CPU) across the groups.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``config`` (index into ``configs``), ``trial``, the parameters (with ``lo`` and
+        ``hi`` split out of ``election_timeout`` and a ``range`` label) and the trial's row.
+    """
+    seed = check_int("seed", seed, 0)
+    configs = [_validate_config(c) for c in configs]
+    if not configs:
+        raise ValueError("`configs` must hold at least one configuration; got an empty list.")
+    counts = [trials(c) if callable(trials) else trials for c in configs]
+    counts = [check_int("trials", t, 1) for t in counts]
+    groups: dict[int, list[int]] = {}
+    for k, t in enumerate(counts):
+        groups.setdefault(t, []).append(k)
+    own = executor is None
+    pool: Executor | str = ProcessPoolExecutor(max_workers=os.cpu_count() or 1) if own else executor  # type: ignore[assignment]
+    frames = []
+    try:
+        for g, (t, idx) in enumerate(sorted(groups.items())):
+            child = int(np.random.SeedSequence(seed, spawn_key=(g,)).generate_state(1)[0])
+            df = run_trials(election_trial, [configs[k] for k in idx], trials=t, seed=child,
+                            executor=pool, progress=progress)
+            df["config"] = [idx[c] for c in df["config"]]
+            frames.append(df)
+    finally:
+        if own:
+            pool.shutdown()  # type: ignore[union-attr]
+    out = pd.concat(frames, ignore_index=True).sort_values(["config", "trial"], kind="stable").reset_index(drop=True)
+    et = out.pop("election_timeout") if "election_timeout" in out else pd.Series([(150.0, 300.0)] * len(out))
+    out.insert(2, "lo", [float(e[0]) for e in et])
+    out.insert(3, "hi", [float(e[1]) for e in et])
+    out.insert(4, "range", [label(e) for e in et])
+    return out
+
+
+def election_downtime(
+    ranges: Sequence[tuple[float, float]] = PAPER_RANGES,
+    trials: int | None = None,
+    *,
+    n: int = 5,
+    latency: float | tuple[float, float] = PAPER_LATENCY,
+    disk: float = PAPER_DISK,
+    ineligible: int | None = None,
+    pre_vote: bool = False,
+    cap: float = PAPER_CAP,
+    seed: int = 0,
+    executor: Executor | str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Time to elect a new leader after a leader crash, per election timeout range (Figure 16).
+
+    Parameters
+    ----------
+    ranges : sequence of (lo, hi)
+        Election timeout ranges in ms (default: the ten of Figure 16).
+    trials : int, optional
+        Trials per range. Default: the paper's — 1000, and 100 for a range without randomness.
+    n, latency, disk, ineligible, pre_vote, cap
+        See :func:`election_trial`.
+    seed : int
+        Root seed.
+    executor, progress
+        See :func:`run_election_trials`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per trial (see :func:`election_trial`), with ``lo``, ``hi`` and ``range``.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For a bad parameter, e.g. a range with ``lo > hi``.
+
+    References
+    ----------
+    Raft paper (extended) §9.3, Figure 16; dissertation §9.4, Figure 9.8.
+
+    Examples
+    --------
+    >>> df = election_downtime([(12, 24)], trials=3, seed=1, executor="inline")
+    >>> len(df), bool((df["downtime"] >= 6).all())
+    (3, True)
+    """
+    if isinstance(ranges, tuple) and len(ranges) == 2 and not isinstance(ranges[0], (tuple, list)):
+        raise TypeError(f"`ranges` must be a sequence of (lo, hi) pairs; got {describe(ranges)}.")
+    base = {"n": n, "latency": latency, "disk": disk, "ineligible": ineligible, "pre_vote": pre_vote, "cap": cap}
+    configs = [{"election_timeout": tuple(r), **base} for r in ranges]
+    if trials is None:
+        count: int | Callable[[Mapping[str, Any]], int] = (
+            lambda c: PAPER_TRIALS_NO_RANDOMNESS if c["election_timeout"][0] == c["election_timeout"][1] else PAPER_TRIALS
+        )
+    else:
+        count = check_int("trials", trials, 1)
+    return run_election_trials(configs, count, seed=seed, executor=executor, progress=progress)
+
+
+def downtime_summary(df: pd.DataFrame, by: str | Sequence[str] = "range") -> pd.DataFrame:
+    """Per-group summary of election times; censored trials count as longer than everything.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``trials, censored, censored_fraction, min, median, mean, p99, max`` (ms; ``inf`` when
+        censored trials reach that quantile; ``mean`` is over converged trials), ``mean_terms``
+        and ``failed_first_term`` (the first new term ended without a leader: a split vote, or an
+        ineligible candidate went first), in the order the
+        groups first appear.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    rows = []
+    for key, g in df.groupby(keys, sort=False):
+        x = g["downtime"].to_numpy(dtype=float)
+        done = x[np.isfinite(x)]
+        row = dict(zip(keys, key if isinstance(key, tuple) else (key,)))
+        row.update(
+            trials=len(x),
+            censored=int((~np.isfinite(x)).sum()),
+            censored_fraction=float((~np.isfinite(x)).mean()),
+            min=float(np.min(x)),
+            median=float(np.quantile(x, 0.5, method="inverted_cdf")),
+            mean=float(done.mean()) if done.size else math.inf,
+            p99=float(np.quantile(x, 0.99, method="inverted_cdf")),
+            max=float(np.max(x)),
+            mean_terms=float(g["terms"].mean()),
+            failed_first_term=float(g["first_term_failed"].mean()),
+        )
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# the dissertation's analytic model (chapter 9)
+# ---------------------------------------------------------------------------------------------
+
+
+def earliest_timeout_mean(s: int) -> float:
+    """``E[M_s] = 1 / (s + 1)``: mean earliest of ``s`` standard-uniform timeouts (§9.1)."""
+    s = check_int("s", s, 1)
+    return 1.0 / (s + 1)
+
+
+def split_vote_probability(l: float | np.ndarray, s: int, n: int) -> float | np.ndarray:
+    """Fixed-latency split-vote probability ``Pr(D_{c,s} <= l)`` (dissertation §9.2).
+
+    The first server to time out collects the votes of every server that does not time out
+    within ``l`` of it; the vote splits when at least ``c = s - floor(n/2) + 1`` servers (the
+    first included) time out within ``l``. The dissertation derives
+    ``Pr(D_{c,s} <= l) = sum_{k=c-1}^{s} C(s, k) l^k (1-l)^(s-k)``, i.e. a binomial tail.
+
+    Parameters
+    ----------
+    l : float or array
+        One-way latency as a fraction of the election timeout range (>= 0; values >= 1 give 1).
+    s : int
+        Servers available (>= 1).
+    n : int
+        Cluster size (>= s).
+
+    Returns
+    -------
+    float or numpy.ndarray
+        The probability; 1 when ``s`` is not a majority of ``n`` (no leader can be elected).
+
+    Examples
+    --------
+    >>> round(float(split_vote_probability(0.1, s=4, n=5)), 4)   # dissertation: "about 5.2%"
+    0.0523
+    """
+    n = check_int("n", n, 1)
+    s = check_int("s", s, 1, n)
+    arr = np.asarray(l, dtype=float)
+    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"`l` must be finite and >= 0; got {describe(l)}.")
+    c = s - n // 2 + 1
+    if c <= 1:
+        out = np.ones_like(arr)
+    else:
+        out = _st.binom.sf(c - 2, s, np.clip(arr, 0.0, 1.0))
+    return float(out) if np.ndim(l) == 0 else out
+
+
+def expected_terms(r: float | np.ndarray) -> float | np.ndarray:
+    """Mean number of election terms, ``1 / (1 - r)`` (geometric; dissertation §9.3)."""
+    arr = np.asarray(r, dtype=float)
+    if np.any((arr < 0) | (arr > 1)):
+        raise ValueError(f"`r` must be a probability in [0, 1]; got {describe(r)}.")
+    with np.errstate(divide="ignore"):
+        out = 1.0 / (1.0 - arr)
+    return float(out) if np.ndim(r) == 0 else out
+
+
+def expected_election_time(
+    election_timeout: tuple[float, float],
+    latency: float,
+    disk: float = 0.0,
+    s: int = 4,
+    n: int = 5,
+    heartbeat: float | None = None,
+) -> float:
+    """``E[E_s]`` in ms: expected time from the crash to the new leader (dissertation §9.3).
+
+    ``E[E_s] = (lo + R/(s+1) + L) / (1 - r) + L + W - heartbeat/2`` with ``R = hi - lo``,
+    ``r = split_vote_probability(L / R, s, n)``; the dissertation writes it with timeouts in
+    ``[1, 2]`` and ``heartbeat = 1/2``. It ends when the winner counts its majority (add one
+    ``L`` for the followers to hear its first heartbeat).
+
+    Examples
+    --------
+    >>> round(expected_election_time((150, 300), latency=2.5, disk=7.0), 1)
+    154.8
+    """
+    lo, hi = check_range_pair("election_timeout", election_timeout, 0.0)
+    L = check_float("latency", latency, 0.0)
+    W = check_float("disk", disk, 0.0)
+    hb = lo / 2 if heartbeat is None else check_float("heartbeat", heartbeat, 0.0)
+    R = hi - lo
+    if R == 0:
+        r = 1.0 if L > 0 or s < n // 2 + 1 else 0.0
+    else:
+        r = float(split_vote_probability(L / R, s, n))
+    if r >= 1:
+        return math.inf
+    return (lo + R * earliest_timeout_mean(s) + L) / (1 - r) + L + W - hb / 2
+
+
+def split_vote_model(ls: Sequence[float] | np.ndarray, sizes: Sequence[int] = (3, 5, 7, 9)) -> pd.DataFrame:
+    """Long table of the fixed-latency model for every cluster size and number of failures.
+
+    Columns ``n, failed, s, c, l, split_rate, expected_terms`` (Figure 9.4 of the dissertation).
+    """
+    rows = []
+    ls = np.asarray(ls, dtype=float)
+    for n in sizes:
+        for failed in range(0, (n - 1) // 2 + 1):
+            s = n - failed
+            r = split_vote_probability(ls, s, n)
+            for l, p in zip(ls, np.atleast_1d(r)):
+                rows.append(dict(n=n, failed=failed, s=s, c=s - n // 2 + 1, l=float(l), split_rate=float(p),
+                                 expected_terms=float(expected_terms(p)) if p < 1 else math.inf))
+    return pd.DataFrame(rows)
+
+
+def split_vote_rates(
+    ls: Sequence[float] = (0.05, 0.1, 0.2, 0.3),
+    sizes: Sequence[int] = (5,),
+    trials: int = 2000,
+    election_timeout: tuple[float, float] = (150.0, 250.0),
+    seed: int = 0,
+    executor: Executor | str | None = None,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """Simulated first-term split-vote rates against the fixed-latency model (§9.2).
+
+    Each trial is :func:`election_trial` with all logs equal, no disk delay and a constant
+    one-way latency ``l * (hi - lo)``, so the model's assumptions hold exactly: the survivors'
+    timers start together and the first candidate's RequestVotes arrive after ``l``. Only the old
+    leader is down (``s = n - 1``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Per ``(n, l)``: ``trials``, ``simulated`` split rate with its Wilson 95% interval
+        (``lo95``, ``hi95``), ``model`` (:func:`split_vote_probability`), ``mean_terms`` and the
+        model's ``expected_terms``, and ``mean_downtime`` next to :func:`expected_election_time`
+        plus one latency (the followers hear the winner).
+    """
+    from consensuslab.stats import wilson
+
+    lo, hi = check_range_pair("election_timeout", election_timeout, 0.0, strict_order=True)
+    R = hi - lo
+    configs = [
+        {"election_timeout": (lo, hi), "n": int(n), "latency": float(l) * R, "disk": 0.0, "ineligible": 0}
+        for n in sizes
+        for l in ls
+    ]
+    df = run_election_trials(configs, trials, seed=seed, executor=executor, progress=progress)
+    rows = []
+    for k, g in df.groupby("config", sort=True):
+        cfg = configs[int(k)]
+        n, L = cfg["n"], cfg["latency"]
+        splits = int(g["first_term_failed"].sum())
+        low, high = wilson(splits, len(g))
+        model = float(split_vote_probability(L / R, n - 1, n))
+        rows.append(dict(
+            n=n, l=L / R, latency=L, trials=len(g), simulated=splits / len(g), lo95=low, hi95=high, model=model,
+            mean_terms=float(g["terms"].mean()), expected_terms=float(expected_terms(model)),
+            mean_downtime=float(g["downtime"].replace(math.inf, np.nan).mean()),
+            model_downtime=expected_election_time((lo, hi), L, 0.0, s=n - 1, n=n) + L,
+        ))
+    return pd.DataFrame(rows)
+
+
+def prevote_effect(
+    ranges: Sequence[tuple[float, float]] = ((150.0, 300.0), (12.0, 24.0)),
+    trials: int = 500,
+    seed: int = 0,
+    executor: Executor | str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> pd.DataFrame:
+    """Downtime with and without Pre-Vote (dissertation §9.6), per range; one row per trial.
+
+    Pre-Vote adds a round trip (without a disk write) before every real election, and a
+    pre-candidate that could not win never bumps the term, so ineligible survivors stop causing
+    extra terms. ``options`` go to :func:`election_trial`.
+    """
+    configs = [{"election_timeout": tuple(r), "pre_vote": pv, **options} for pv in (False, True) for r in ranges]
+    return run_election_trials(configs, trials, seed=seed, executor=executor, progress=progress)
+
+
+def cluster_size_effect(
+    sizes: Sequence[int] = (3, 5, 7, 9),
+    election_timeout: tuple[float, float] = (150.0, 300.0),
+    trials: int = 500,
+    seed: int = 0,
+    executor: Executor | str | None = None,
+    progress: bool = False,
+    **options: Any,
+) -> pd.DataFrame:
+    """Downtime for several cluster sizes (one crashed leader, half the survivors ineligible)."""
+    configs = [{"election_timeout": tuple(election_timeout), "n": int(n), **options} for n in sizes]
+    return run_election_trials(configs, trials, seed=seed, executor=executor, progress=progress)
+
+
+def explore(
+    election_timeout: tuple[float, float] = (150.0, 300.0),
+    n: int = 5,
+    latency: float = PAPER_LATENCY,
+    disk: float = PAPER_DISK,
+    pre_vote: bool = False,
+    trials: int = 200,
+    seed: int = 0,
+    cap: float = 5_000.0,
+) -> tuple[pd.DataFrame, dict[str, float]]:
+    """A small in-process run for the interactive explorer: trials plus a summary with the model.
+
+    Returns
+    -------
+    (DataFrame, dict)
+        The trials of :func:`election_downtime` for one range (run inline), and a summary:
+        ``median``, ``mean``, ``p99``, ``max``, ``censored_fraction``, ``mean_terms`` and the
+        analytic ``model_mean`` (:func:`expected_election_time` plus one latency, with every
+        survivor eligible — the model ignores differing logs).
+    """
+    df = election_downtime([tuple(election_timeout)], trials=trials, n=n, latency=latency, disk=disk,
+                           pre_vote=pre_vote, cap=cap, seed=seed, executor="inline")
+    row = downtime_summary(df).iloc[0]
+    lo, hi = df["lo"].iloc[0], df["hi"].iloc[0]
+    summary = {k: float(row[k]) for k in ("median", "mean", "p99", "max", "censored_fraction", "mean_terms")}
+    summary["model_mean"] = expected_election_time((lo, hi), latency, disk, s=n - 1, n=n) + latency
+    return df, summary
+
+
+# ---------------------------------------------------------------------------------------------
+# the registered experiment
+# ---------------------------------------------------------------------------------------------
+
+
+def paper_measurements(summary: pd.DataFrame) -> dict[str, float]:
+    """The Figure-16 numbers the paper states, read from a :func:`downtime_summary` by range."""
+    s = summary.set_index("range")
+    return {
+        "raft_150_150_censored_fraction": float(s.loc["150-150ms", "censored_fraction"]),
+        "raft_150_155_median_ms": float(s.loc["150-155ms", "median"]),
+        "raft_150_200_max_ms": float(s.loc["150-200ms", "max"]),
+        "raft_12_24_mean_ms": float(s.loc["12-24ms", "mean"]),
+        "raft_12_24_max_ms": float(s.loc["12-24ms", "max"]),
+    }
+
+
+@experiment("raft-election", "Raft leader re-election time vs the Raft paper's Figure 16 and the split-vote model")
+def raft_election(quick: bool = False, seed: int = 0, executor: Executor | str | None = None) -> Result:
+    """Figure 16 (ten ranges) plus the dissertation's fixed-latency split-vote rates.
+
+    Quick mode runs 20 trials per range (5 without randomness) and 300 split-vote trials.
+    """
+    trials = 20 if quick else None
+    if quick:
+        fig = election_downtime(PAPER_RANGES[1:], trials=trials, seed=seed, executor=executor)
+        none = election_downtime(PAPER_RANGES[:1], trials=5, seed=seed + 1, executor=executor)
+        fig = pd.concat([none, fig], ignore_index=True)
+    else:
+        fig = election_downtime(PAPER_RANGES, seed=seed, executor=executor)
+    summary = downtime_summary(fig)
+    measured = paper_measurements(summary)
+    splits = split_vote_rates(ls=(0.1, 0.2), trials=300 if quick else 4000, seed=seed, executor=executor)
+    for _, row in splits.iterrows():
+        measured[f"split_vote_rate_s4_l{row['l']:g}"] = float(row["simulated"])
+    table = summary.assign(kind="figure16")
+    table = pd.concat([table, splits.assign(kind="split_votes")], ignore_index=True)
+    params = {
+        "ranges": [list(r) for r in PAPER_RANGES],
+        "trials": "1000 (100 for 150-150)" if not quick else "20 (5 for 150-150)",
+        "n": 5,
+        "latency_ms": PAPER_LATENCY,
+        "disk_ms": PAPER_DISK,
+        "cap_ms": PAPER_CAP,
+        "ineligible": 2,
+        "quick": quick,
+        "seed": seed,
+    }
+    return Result(table=table, measured=measured, params=params)

@@ -57,7 +57,7 @@ from consensuslab._validate import check_float, check_int, check_range_pair, des
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.protocols.kv import NOOP, ClientRequest, ClientResponse, Command, KVStore
-from consensuslab.protocols.paxos import ZERO, Ballot, Quorum, QuorumSystemLike, as_quorum, quorums_intersect
+from consensuslab.protocols.paxos import ZERO, Ballot, Loopback, Quorum, QuorumSystemLike, as_quorum, quorums_intersect
 from consensuslab.sim.node import Node, NodeId
 
 __all__ = [
@@ -246,7 +246,7 @@ class MultiPaxosConfig(ProtocolConfig):
 
 
 # -- the node -----------------------------------------------------------------------------------
-class MultiPaxosNode(Node):
+class MultiPaxosNode(Loopback, Node):
     """Acceptor, replica (learner + state machine) and potential leader of Multi-Paxos."""
 
     def __init__(
@@ -313,21 +313,6 @@ class MultiPaxosNode(Node):
             case _:
                 raise ValueError(f"unknown timer {name!r}")
         self._drain()
-
-    def _to(self, dst: NodeId, msg: Any) -> None:
-        if dst == self.id:
-            self._local.append((self.id, msg))
-        else:
-            self.send(dst, msg)
-
-    def _to_all(self, msg: Any) -> None:
-        self.broadcast(msg)
-        self._local.append((self.id, msg))
-
-    def _drain(self) -> None:
-        while self._local:
-            src, msg = self._local.popleft()
-            self._dispatch(src, msg)
 
     def _dispatch(self, src: NodeId, msg: Any) -> None:
         match msg:

@@ -83,6 +83,7 @@ from consensuslab.sim.node import Node, NodeId, Persist, Send, Broadcast, SetTim
 
 __all__ = [
     "Ballot",
+    "Loopback",
     "ZERO",
     "Prepare",
     "Promise",
@@ -470,7 +471,35 @@ class PaxosConfig(ProtocolConfig):
 
 
 # -- the node -------------------------------------------------------------------------------------
-class PaxosNode(Node):
+class Loopback:
+    """For a node that plays several roles (proposer, acceptor, learner): a message it addresses
+    to itself is handled locally, in FIFO order after the current handler step, without a
+    network hop (and without being counted as a message). Subclasses define ``_dispatch`` and
+    create ``self._local = deque()`` in ``on_start``."""
+
+    id: NodeId
+    _local: deque[tuple[NodeId, Any]]
+
+    def _dispatch(self, src: NodeId, msg: Any) -> None:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def _to(self, dst: NodeId, msg: Any) -> None:
+        if dst == self.id:
+            self._local.append((self.id, msg))  # own acceptor/learner: no network hop
+        else:
+            self.send(dst, msg)  # type: ignore[attr-defined]
+
+    def _to_all(self, msg: Any) -> None:
+        self.broadcast(msg)  # type: ignore[attr-defined]
+        self._local.append((self.id, msg))
+
+    def _drain(self) -> None:
+        while self._local:
+            src, msg = self._local.popleft()
+            self._dispatch(src, msg)
+
+
+class PaxosNode(Loopback, Node):
     """Proposer, acceptor and learner of single-decree Paxos (see the module docstring)."""
 
     def __init__(
@@ -565,21 +594,6 @@ class PaxosNode(Node):
             self._new_ballot()
 
     # -- plumbing ----------------------------------------------------------------------------------
-    def _to(self, dst: NodeId, msg: Any) -> None:
-        if dst == self.id:
-            self._local.append((self.id, msg))  # own acceptor/learner: no network hop
-        else:
-            self.send(dst, msg)
-
-    def _to_all(self, msg: Any) -> None:
-        self.broadcast(msg)
-        self._local.append((self.id, msg))
-
-    def _drain(self) -> None:
-        while self._local:
-            src, msg = self._local.popleft()
-            self._dispatch(src, msg)
-
     def _dispatch(self, src: NodeId, msg: Any) -> None:
         match msg:
             case Prepare():

@@ -325,6 +325,8 @@ class Cluster:
             raise ValueError(f"`op` must be one of ['get', 'put', 'append']; got {op!r}.")
         if not isinstance(key, str):
             raise TypeError(f"`key` must be a str; got {describe(key)}.")
+        if op == "append" and not isinstance(value, str):
+            raise TypeError(f"`value` of an append must be a str; got {describe(value)}.")
         cl = self._clients[client]
         cl.seq += 1
         cop = ClientOp(client, cl.seq, Command(client, cl.seq, op, key, value), call=self.now)  # type: ignore[arg-type]

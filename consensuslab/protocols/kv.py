@@ -14,7 +14,7 @@ applied is a retry — its cached result is returned and the store does not chan
 ``seq`` is a stale duplicate of an operation the client already gave up on — ignored.
 
 Operations: ``get`` returns the value or ``None`` if absent; ``put`` sets; ``append``
-concatenates to the current value (absent = ``""``); ``noop`` is the no-op a new leader
+concatenates a string to the current value (absent = ``""``; the checker's kv model agrees); ``noop`` is the no-op a new leader
 commits (Raft §8 / Multi-Paxos gap filling) and never comes from a client.
 """
 
@@ -86,7 +86,7 @@ class KVStore:
             self.data[cmd.key] = cmd.value
             result = None
         elif cmd.op == "append":
-            self.data[cmd.key] = (self.data.get(cmd.key) or "") + str(cmd.value)
+            self.data[cmd.key] = (self.data.get(cmd.key) or "") + cmd.value
             result = None
         else:
             raise ValueError(f"unknown command op {cmd.op!r}")

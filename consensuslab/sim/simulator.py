@@ -297,7 +297,7 @@ class Simulator:
         elif kind == _REQUEST:  # a = node, b = client, c = request
             node = self.nodes[a]
             if node is None:
-                trace.record(time, "drop", None, a, type(c).__name__, "down")
+                trace.record(time, "drop", None, a, type(c).__name__, ("down", c))
             else:
                 trace.record(time, "client", a, None, type(c).__name__, c)
                 self._call(node, node.on_client, c)

@@ -87,6 +87,8 @@ class Trace:
                 rows[mid]["delivered"] = time
                 rows[mid]["fate"] = "delivered"
             elif event == "drop":
+                if node is None:
+                    continue  # a client request to a crashed node: not a message between nodes
                 reason, msg = detail
                 if mid is not None and mid in rows:
                     rows[mid]["fate"] = reason

@@ -302,3 +302,22 @@ def test_client_requests_and_replies_round_trip():
     sim.request(cid, 1, Req(cid, "x"))
     sim.run_for(10)
     assert got == [(4.0, 1, ("ok", "x"))]
+
+
+def test_client_request_to_a_crashed_node_is_traced_and_skipped_by_messages():
+    class Server(Node):
+        def on_client(self, request):
+            self.reply(request, "ok")
+
+    class Req:
+        client = 0
+
+    sim = Simulator(Server, n=2, seed=1, latency=Constant(1.0))
+    sim.add_client(lambda node, resp: None)
+    sim.start()
+    sim.crash(1)
+    sim.request(0, 1, Req())
+    sim.run_for(5)
+    drops = sim.trace.to_frame().query("event == 'drop'")
+    assert drops.iloc[0]["detail"][0] == "down"
+    assert sim.trace.messages().empty  # client traffic is not a message between nodes

@@ -1,0 +1,50 @@
+"""VeSTA figures and the explorer widget."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib.pyplot as plt
+
+from consensuslab.cluster import Cluster
+from consensuslab.experiments import vesta as ev
+from consensuslab.plots import vesta as pv
+from consensuslab.protocols.vesta import VestaConfig
+
+
+def _png(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def test_plots_draw():
+    cfg = VestaConfig(n=6, replicas=3)
+    ax = pv.ring_preferences(cfg, [f"user:{i}" for i in range(8)])
+    assert len(ax.texts) == 8
+    st = ev.staleness_table(((3, 1, 1),), ("LNKD-SSD",), t=(0.0, 5.0), trials=50, pbs_trials=10_000)
+    ax = pv.staleness_vs_pbs(st)
+    assert ax.get_ylabel() == "P(consistent read)"
+    table = ev.anomaly_table(ev.run_workload(("R+W<=N", "raft"), trials=1)).assign(faults="nemesis")
+    assert len(pv.anomaly_bars(table).patches) >= 6
+    assert len(pv.cost_bars(table).patches) == 2
+    c = Cluster("vesta", n=4, seed=1, trace=True)
+    c.put("x", "1")
+    c.crash(3)
+    c.get("x")
+    ax = pv.anomaly_trace(c.trace)
+    assert ax.lines or ax.patches or ax.texts
+    plt.close("all")
+
+
+def test_explorer_slider_changes_summary_and_figure():
+    from consensuslab.widgets.vesta import VestaExplorer
+
+    ex = VestaExplorer(replicas=3, r=1, w=1, profile="LNKD-DISK", fault_rate=0.0, trials=40)
+    before, img = ex.summary.copy(), _png(ex.figure)
+    ex.r.value = 2
+    ex.w.value = 2
+    assert not ex.summary.equals(before)
+    assert ex.summary.set_index("quantity").loc["strict quorum (R+W>N)", "value"]
+    assert _png(ex.figure) != img
+    assert all(c.description for c in ex.controls)

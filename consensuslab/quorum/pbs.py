@@ -38,9 +38,10 @@ The YMMR write shape is 3.35 in the paper's Table 3, but the authors' code — w
 the paper's figures — uses 3.5; ``PROFILES["YMMR"]`` uses 3.5 because it reproduces the
 published 89.3% (3.35 gives about 88.7%); :func:`ymmr_profile` builds either. Every profile exposes its per-message delay distributions
 (``profile.sample(kind, rng, size)`` for ``kind`` in ``"W", "A", "R", "S"``) so other
-simulators can reuse them; user profiles are built from :class:`Pareto`,
-:class:`Exponential`, :class:`Mixture`, :class:`Constant`, :class:`Shifted` and
-:class:`Empirical`.
+simulators can reuse them; user profiles are built from the simulator's delay distributions
+(:mod:`consensuslab.sim.network`: ``Pareto``, ``Exponential.from_rate``, ``Mixture``,
+``Constant``, ``Shifted``, ``Empirical``, ...), which this module re-exports — one family
+of distributions serves the PBS model and the network simulator alike.
 
 References
 ----------
@@ -60,9 +61,10 @@ import numpy as np
 import pandas as pd
 
 from consensuslab._validate import check_choice, check_float, check_int, describe
+from consensuslab.sim.network import Constant, Empirical, Exponential, Latency, Mixture, Pareto, Shifted
 
 __all__ = [
-    "Distribution",
+    "Latency",
     "Pareto",
     "Exponential",
     "Constant",
@@ -83,164 +85,6 @@ __all__ = [
 KINDS = ("W", "A", "R", "S")
 
 
-# -- distributions -----------------------------------------------------------------------
-class Distribution:
-    """A one-way message delay distribution (milliseconds), sampled by inverse CDF."""
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        """Quantile function at ``u`` in [0, 1)."""
-        raise NotImplementedError
-
-    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
-        """``size`` independent delays drawn with ``rng`` (one uniform per delay)."""
-        if not isinstance(rng, np.random.Generator):
-            raise TypeError(f"`rng` must be a numpy.random.Generator; got {describe(rng)}.")
-        return self.ppf(rng.random(size))
-
-    def mean(self) -> float:
-        """Expected delay (``inf`` for heavy tails without a mean)."""
-        raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class Pareto(Distribution):
-    """Pareto type I: ``P(X > x) = (xm / x) ** alpha`` for ``x >= xm``."""
-
-    xm: float
-    alpha: float
-
-    def __post_init__(self) -> None:
-        check_float("xm", self.xm, 0.0, low_open=True)
-        check_float("alpha", self.alpha, 0.0, low_open=True)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.xm * np.power(1.0 - u, -1.0 / self.alpha)
-
-    def mean(self) -> float:
-        return math.inf if self.alpha <= 1 else self.alpha * self.xm / (self.alpha - 1)
-
-
-@dataclass(frozen=True)
-class Exponential(Distribution):
-    """Exponential with the given ``rate`` (mean ``1 / rate``)."""
-
-    rate: float
-
-    def __post_init__(self) -> None:
-        check_float("rate", self.rate, 0.0, low_open=True)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return -np.log1p(-u) / self.rate
-
-    def mean(self) -> float:
-        return 1.0 / self.rate
-
-
-@dataclass(frozen=True)
-class Constant(Distribution):
-    """A fixed delay."""
-
-    value: float
-
-    def __post_init__(self) -> None:
-        check_float("value", self.value, 0.0)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return np.full(np.shape(u), self.value)
-
-    def mean(self) -> float:
-        return self.value
-
-
-@dataclass(frozen=True)
-class Shifted(Distribution):
-    """``base`` delayed by a constant ``offset`` (e.g. a WAN hop)."""
-
-    base: Distribution
-    offset: float
-
-    def __post_init__(self) -> None:
-        check_float("offset", self.offset, 0.0)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        return self.base.ppf(u) + self.offset
-
-    def mean(self) -> float:
-        return self.base.mean() + self.offset
-
-
-@dataclass(frozen=True)
-class Mixture(Distribution):
-    """A finite mixture: ``components`` is a sequence of ``(weight, Distribution)``; weights sum to 1."""
-
-    components: tuple[tuple[float, Distribution], ...]
-
-    def __post_init__(self) -> None:
-        comps = tuple((float(w), d) for w, d in self.components)
-        if not comps:
-            raise ValueError("`components` must hold at least 1 (weight, distribution) pair; got 0.")
-        for i, (w, d) in enumerate(comps):
-            check_float(f"components[{i}] weight", w, 0.0, 1.0)
-            if not isinstance(d, Distribution):
-                raise TypeError(f"`components[{i}]` must pair a weight with a Distribution; got {describe(d)}.")
-        total = sum(w for w, _ in comps)
-        if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"`components` weights must sum to 1; got {total}.")
-        object.__setattr__(self, "components", comps)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        u = np.asarray(u, dtype=float)
-        comps = [(w, d) for w, d in self.components if w > 0]
-        if len(comps) == 1:
-            return comps[0][1].ppf(u)
-        weights = np.array([w for w, _ in comps])
-        upper = np.cumsum(weights)
-        lower = np.concatenate([[0.0], upper[:-1]])
-        top = np.nextafter(1.0, 0.0)
-        out = np.empty_like(u)
-        if len(comps) == 2:
-            second = u >= lower[1]
-            masks = [~second, second]
-        else:
-            which = np.zeros(u.shape, dtype=np.intp)
-            for bound in lower[1:]:
-                which += u >= bound
-            masks = [which == j for j in range(len(comps))]
-        for j, (w, dist) in enumerate(comps):
-            mask = masks[j]
-            v = u[mask]
-            v -= lower[j]
-            v *= 1.0 / w
-            np.minimum(v, top, out=v)
-            out[mask] = dist.ppf(v)
-        return out
-
-    def mean(self) -> float:
-        return float(sum(w * d.mean() for w, d in self.components if w > 0))
-
-
-@dataclass(frozen=True, eq=False)
-class Empirical(Distribution):
-    """Resample a measured trace of delays (user-supplied profiles)."""
-
-    samples: np.ndarray
-
-    def __post_init__(self) -> None:
-        arr = np.sort(np.asarray(self.samples, dtype=float).ravel())
-        if arr.size == 0:
-            raise ValueError("`samples` must hold at least 1 delay; got 0.")
-        if not np.all(np.isfinite(arr)) or arr[0] < 0:
-            raise ValueError("`samples` must be finite non-negative delays.")
-        object.__setattr__(self, "samples", arr)
-
-    def ppf(self, u: np.ndarray) -> np.ndarray:
-        idx = np.minimum((np.asarray(u) * len(self.samples)).astype(np.int64), len(self.samples) - 1)
-        return self.samples[idx]
-
-    def mean(self) -> float:
-        return float(self.samples.mean())
-
-
 # -- profiles ----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class LatencyProfile:
@@ -250,7 +94,7 @@ class LatencyProfile:
     ----------
     name : str
         Profile name.
-    W, A, R, S : Distribution
+    W, A, R, S : Latency
         Write request, write ack, read request, read response delays (ms).
     remote_delay : float
         Extra one-way delay (ms) for messages between an operation's coordinator and the
@@ -262,20 +106,20 @@ class LatencyProfile:
     """
 
     name: str
-    W: Distribution
-    A: Distribution
-    R: Distribution
-    S: Distribution
+    W: Latency
+    A: Latency
+    R: Latency
+    S: Latency
     remote_delay: float = 0.0
     source: str = ""
 
     def __post_init__(self) -> None:
         for kind in KINDS:
-            if not isinstance(getattr(self, kind), Distribution):
-                raise TypeError(f"`{kind}` must be a Distribution; got {describe(getattr(self, kind))}.")
+            if not isinstance(getattr(self, kind), Latency):
+                raise TypeError(f"`{kind}` must be a Latency; got {describe(getattr(self, kind))}.")
         check_float("remote_delay", self.remote_delay, 0.0)
 
-    def distribution(self, kind: str) -> Distribution:
+    def distribution(self, kind: str) -> Latency:
         """The distribution of message kind ``"W"``, ``"A"``, ``"R"`` or ``"S"``."""
         check_choice("kind", kind, KINDS)
         return getattr(self, kind)
@@ -307,8 +151,8 @@ class LatencyProfile:
         return out
 
 
-def _lnkd_ssd() -> Distribution:
-    return Mixture(((0.9122, Pareto(0.235, 10.0)), (0.0878, Exponential(1.66))))
+def _lnkd_ssd() -> Latency:
+    return Mixture(((0.9122, Pareto(0.235, 10.0)), (0.0878, Exponential.from_rate(1.66))))
 
 
 def ymmr_profile(write_shape: float = 3.5) -> LatencyProfile:
@@ -318,10 +162,10 @@ def ymmr_profile(write_shape: float = 3.5) -> LatencyProfile:
     3.5. With 3.5 this model reproduces the paper's 89.3% consistent reads at ``t = 0``
     (``N=3, R=W=1``); with 3.35 it gives about 88.7%. ``PROFILES["YMMR"]`` uses 3.5.
     """
-    ars = Mixture(((0.982, Pareto(1.5, 3.8)), (0.018, Exponential(0.0217))))
+    ars = Mixture(((0.982, Pareto(1.5, 3.8)), (0.018, Exponential.from_rate(0.0217))))
     return LatencyProfile(
         "YMMR",
-        W=Mixture(((0.939, Pareto(3.0, write_shape)), (0.061, Exponential(0.0028)))),
+        W=Mixture(((0.939, Pareto(3.0, write_shape)), (0.061, Exponential.from_rate(0.0028)))),
         A=ars,
         R=ars,
         S=ars,
@@ -330,7 +174,7 @@ def ymmr_profile(write_shape: float = 3.5) -> LatencyProfile:
 
 
 _SSD = _lnkd_ssd()
-_DISK_W = Mixture(((0.38, Pareto(1.05, 1.51)), (0.62, Exponential(0.183))))
+_DISK_W = Mixture(((0.38, Pareto(1.05, 1.51)), (0.62, Exponential.from_rate(0.183))))
 
 #: The paper's fitted production profiles (Bailis et al. 2012, Table 3), by name.
 PROFILES: dict[str, LatencyProfile] = {

@@ -13,6 +13,7 @@ from consensuslab.sim.network import (
     Latency,
     Link,
     LogNormal,
+    Mixture,
     Pareto,
     Shifted,
     Uniform,
@@ -35,6 +36,6 @@ from consensuslab.sim.trace import Trace
 __all__ = [
     "Simulator", "SimulationError", "stream", "NETWORK", "NODES", "CLIENTS", "AUX",
     "Node", "NodeId", "Send", "Broadcast", "SetTimer", "CancelTimer", "Persist", "Reply", "Note",
-    "Latency", "Constant", "Uniform", "Exponential", "LogNormal", "Pareto", "Empirical", "Shifted",
+    "Latency", "Constant", "Uniform", "Exponential", "LogNormal", "Pareto", "Empirical", "Shifted", "Mixture",
     "as_latency", "Link", "Nemesis", "FaultEvent", "Trace",
 ]

@@ -18,8 +18,10 @@ in blocks of :data:`BLOCK` values for speed; blocks are consumed in order, so th
 deterministic function of the seed and the sequence of sends.
 
 Latency distributions (all in ms): :class:`Constant`, :class:`Uniform`, :class:`Exponential`,
-:class:`LogNormal`, :class:`Pareto`, :class:`Empirical`, each optionally ``shifted`` by a
-constant (``Exponential(10).shifted(5)``). :func:`as_latency` accepts shorthands:
+:class:`LogNormal`, :class:`Pareto`, :class:`Empirical`, :class:`Mixture`, each optionally
+``shifted`` by a constant (``Exponential(10).shifted(5)``). They are the one family of delay
+distributions in the project: the PBS model (:mod:`consensuslab.quorum.pbs`) builds its
+published latency profiles from them, so the simulator can use exactly the same delays. :func:`as_latency` accepts shorthands:
 a number (constant), a ``(low, high)`` pair (uniform) or a distribution.
 """
 
@@ -30,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import ndtri
 
 from consensuslab._validate import check_float, check_probability, describe
 
@@ -42,6 +45,7 @@ __all__ = [
     "Pareto",
     "Empirical",
     "Shifted",
+    "Mixture",
     "as_latency",
     "Link",
     "BLOCK",
@@ -51,13 +55,26 @@ BLOCK = 4096
 
 
 class Latency:
-    """A distribution of one-way message delays in milliseconds."""
+    """A distribution of one-way message delays in milliseconds.
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:  # pragma: no cover
+    Every distribution is sampled by inversion, ``ppf(U)`` with ``U`` uniform on [0, 1): one
+    uniform per delay, so two distributions fed the same uniforms are coupled (common random
+    numbers — what the PBS Monte Carlo and the simulator's block sampling rely on).
+    """
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        """Quantile function at ``u`` in [0, 1)."""
         raise NotImplementedError
 
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
+        """``size`` independent delays drawn with ``rng``."""
+        if not isinstance(rng, np.random.Generator):
+            raise TypeError(f"`rng` must be a numpy.random.Generator; got {describe(rng)}.")
+        return self.ppf(rng.random(size))
+
     @property
-    def mean(self) -> float:  # pragma: no cover
+    def mean(self) -> float:  # pragma: no cover - interface
+        """Expected delay (``inf`` for a heavy tail without a mean)."""
         raise NotImplementedError
 
     def shifted(self, shift: float) -> "Shifted":
@@ -72,8 +89,8 @@ class Constant(Latency):
     def __post_init__(self) -> None:
         check_float("value", self.value, 0.0)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return np.full(size, float(self.value))
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.full(np.shape(u), float(self.value))
 
     @property
     def mean(self) -> float:
@@ -89,8 +106,8 @@ class Uniform(Latency):
         check_float("low", self.low, 0.0)
         check_float("high", self.high, self.low)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.uniform(self.low, self.high, size)
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.low + (self.high - self.low) * np.asarray(u, dtype=float)
 
     @property
     def mean(self) -> float:
@@ -99,13 +116,20 @@ class Uniform(Latency):
 
 @dataclass(frozen=True)
 class Exponential(Latency):
-    scale: float  # the mean
+    """Exponential with mean ``scale`` (use :meth:`from_rate` for a rate ``lambda``)."""
+
+    scale: float
 
     def __post_init__(self) -> None:
         check_float("scale", self.scale, 0.0, low_open=True)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.exponential(self.scale, size)
+    @classmethod
+    def from_rate(cls, rate: float) -> "Exponential":
+        """The exponential with rate ``rate`` (mean ``1 / rate``), as the PBS paper states them."""
+        return cls(1.0 / check_float("rate", rate, 0.0, low_open=True))
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return -self.scale * np.log1p(-np.asarray(u, dtype=float))
 
     @property
     def mean(self) -> float:
@@ -123,8 +147,8 @@ class LogNormal(Latency):
         check_float("mu", self.mu)
         check_float("sigma", self.sigma, 0.0)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.lognormal(self.mu, self.sigma, size)
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return np.exp(self.mu + self.sigma * ndtri(np.asarray(u, dtype=float)))
 
     @property
     def mean(self) -> float:
@@ -142,38 +166,42 @@ class Pareto(Latency):
         check_float("xm", self.xm, 0.0, low_open=True)
         check_float("alpha", self.alpha, 0.0, low_open=True)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return self.xm * (1.0 + rng.pareto(self.alpha, size))
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.xm * np.power(1.0 - np.asarray(u, dtype=float), -1.0 / self.alpha)
 
     @property
     def mean(self) -> float:
         return math.inf if self.alpha <= 1 else self.alpha * self.xm / (self.alpha - 1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Empirical(Latency):
-    """Resample (with replacement) from observed delays."""
+    """Resample (with replacement) measured delays."""
 
-    samples: tuple[float, ...]
+    samples: np.ndarray
 
-    def __init__(self, samples: Iterable[float]) -> None:
-        values = tuple(float(s) for s in samples)
-        if not values:
+    def __post_init__(self) -> None:
+        arr = np.sort(np.asarray(self.samples, dtype=float).ravel())
+        if arr.size == 0:
             raise ValueError("`samples` must hold at least one delay; got an empty sequence.")
-        if any(not math.isfinite(v) or v < 0 for v in values):
+        if not np.all(np.isfinite(arr)) or arr[0] < 0:
             raise ValueError("`samples` must be finite delays >= 0.")
-        object.__setattr__(self, "samples", values)
+        arr.flags.writeable = False
+        object.__setattr__(self, "samples", arr)
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return rng.choice(np.asarray(self.samples), size)
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        n = len(self.samples)
+        return self.samples[np.minimum((np.asarray(u) * n).astype(np.int64), n - 1)]
 
     @property
     def mean(self) -> float:
-        return float(np.mean(self.samples))
+        return float(self.samples.mean())
 
 
 @dataclass(frozen=True)
 class Shifted(Latency):
+    """``base`` plus a constant ``shift`` (a minimum delay, or a WAN hop)."""
+
     base: Latency
     shift: float
 
@@ -182,12 +210,54 @@ class Shifted(Latency):
         if not isinstance(self.base, Latency):
             raise TypeError(f"`base` must be a Latency; got {describe(self.base)}.")
 
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        return self.base.sample(rng, size) + self.shift
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        return self.base.ppf(u) + self.shift
 
     @property
     def mean(self) -> float:
         return self.base.mean + self.shift
+
+
+@dataclass(frozen=True)
+class Mixture(Latency):
+    """A finite mixture: ``components`` is a sequence of ``(weight, Latency)``; weights sum to 1.
+
+    Sampled by inversion too: the uniform picks the component by the cumulative weights and is
+    rescaled into that component's quantile function.
+    """
+
+    components: tuple[tuple[float, Latency], ...]
+
+    def __post_init__(self) -> None:
+        comps = tuple((float(w), d) for w, d in self.components)
+        if not comps:
+            raise ValueError("`components` must hold at least 1 (weight, distribution) pair; got 0.")
+        for i, (w, d) in enumerate(comps):
+            check_float(f"components[{i}] weight", w, 0.0, 1.0)
+            if not isinstance(d, Latency):
+                raise TypeError(f"`components[{i}]` must pair a weight with a Latency; got {describe(d)}.")
+        total = sum(w for w, _ in comps)
+        if abs(total - 1.0) > 1e-9:
+            raise ValueError(f"`components` weights must sum to 1; got {total}.")
+        object.__setattr__(self, "components", comps)
+
+    def ppf(self, u: np.ndarray) -> np.ndarray:
+        u = np.asarray(u, dtype=float)
+        comps = [(w, d) for w, d in self.components if w > 0]
+        if len(comps) == 1:
+            return comps[0][1].ppf(u)
+        lower = np.concatenate([[0.0], np.cumsum([w for w, _ in comps])[:-1]])
+        which = np.searchsorted(lower, u, side="right") - 1
+        top = np.nextafter(1.0, 0.0)
+        out = np.empty_like(u)
+        for j, (w, dist) in enumerate(comps):
+            mask = which == j
+            out[mask] = dist.ppf(np.minimum((u[mask] - lower[j]) / w, top))
+        return out
+
+    @property
+    def mean(self) -> float:
+        return float(sum(w * d.mean for w, d in self.components if w > 0))
 
 
 def as_latency(spec: Latency | float | Sequence[float], name: str = "latency") -> Latency:

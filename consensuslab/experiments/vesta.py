@@ -5,10 +5,10 @@ Theory of operation
 *Staleness* (:func:`simulate_staleness`). The PBS WARS model (Bailis et al., VLDB 2012, §4)
 predicts the probability that a read issued ``t`` ms after a write commits returns it, from the
 one-way delay distributions of the four message kinds (W: write request, A: write ack, R: read
-request, S: read response). We measure the same quantity on the running protocol: a simulator
-with zero network latency, whose nodes hold each outgoing Write/WriteAck/Read/ReadReply for a
-delay drawn from the profile (``VestaConfig.delay_profile``; the simulator has no per-kind
-latency hook, see the module notes of :mod:`consensuslab.protocols.vesta`). Each trial writes a
+request, S: read response). We measure the same quantity on the running protocol: the
+simulator delays every Write/WriteAck/Read/ReadReply by a draw from the profile's W/A/R/S
+distribution (per message kind latency, :func:`consensuslab.protocols.vesta.wars_latency`) and
+every other message by nothing. Each trial writes a
 fresh key through a coordinator that is not one of its replicas (so all ``N`` replicas are
 remote, as in WARS), and when the write is acknowledged schedules reads at ``commit + t`` for
 every ``t`` through another non-replica coordinator, with read repair off so reads do not
@@ -44,7 +44,7 @@ import pandas as pd
 from consensuslab._validate import check_choice, check_float, check_int, describe
 from consensuslab.experiments.registry import Result, experiment
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
-from consensuslab.protocols.vesta import VestaConfig, VestaNode
+from consensuslab.protocols.vesta import VestaConfig, VestaNode, wars_latency
 from consensuslab.sim.network import Constant
 from consensuslab.sim.simulator import Simulator
 
@@ -171,8 +171,8 @@ def simulate_staleness(
         raise ValueError(f"`t` must be a 1-D sequence of times >= 0 ms; got {describe(t)}.")
     n = replicas + 2  # two non-replica coordinators per key at least
     cfg = VestaConfig(n=n, replicas=replicas, r=r, w=w, read_repair=False, request_timeout=1e9,
-                      sloppy_timeout=1e8, delay_profile=prof)
-    sim = Simulator(cfg.make_node, n, seed, latency=Constant(0.0), trace=False)
+                      sloppy_timeout=1e8)
+    sim = Simulator(cfg.make_node, n, seed, latency=Constant(0.0), trace=False, kind_latency=wars_latency(prof))
     client = _StalenessClient(sim, cfg, times, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,))))
     client.consistent = np.zeros((trials, len(times)), dtype=bool)
     client.done = np.zeros((trials, len(times)), dtype=bool)

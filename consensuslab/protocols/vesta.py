@@ -107,6 +107,7 @@ from consensuslab.sim.node import (
 )
 
 __all__ = [
+    "wars_latency",
     "Stamp",
     "Version",
     "LogEntry",
@@ -136,9 +137,6 @@ Stamp = tuple[float, int, int]
 """A hybrid-logical-clock timestamp ``(physical ms, logical counter, coordinator id)``."""
 
 NO_STAMP: Stamp = (-float("inf"), 0, -1)
-
-#: message class -> PBS WARS kind (write request, write ack, read request, read response)
-_WARS_KIND: dict[str, str] = {}
 
 
 class VestaError(RuntimeError):
@@ -280,7 +278,10 @@ class GroupMessage:
     msg: Any
 
 
-_WARS_KIND.update({"Write": "W", "WriteAck": "A", "Read": "R", "ReadReply": "S"})
+def wars_latency(profile: Any) -> dict[type, Any]:
+    """Per message class delays of a PBS WARS profile, for ``Simulator(kind_latency=...)``:
+    Write <- W (write request), WriteAck <- A, Read <- R (read request), ReadReply <- S."""
+    return {Write: profile.W, WriteAck: profile.A, Read: profile.R, ReadReply: profile.S}
 
 
 # -- configuration --------------------------------------------------------------------------
@@ -327,11 +328,6 @@ class VestaConfig(ProtocolConfig):
         Fallback nodes kept after the ``N`` replicas in each preference list.
     clock_skew : float
         Each node's clock is offset by a uniform draw in ``[-clock_skew, clock_skew]`` ms.
-    delay_profile : object, optional
-        Something with ``sample(kind, rng, size)`` (e.g. a PBS ``LatencyProfile``): each node
-        holds every outgoing Write/WriteAck/Read/ReadReply for a delay drawn for kind
-        ``"W"/"A"/"R"/"S"`` before handing it to the network (run the simulator with zero
-        latency to get exactly the WARS delays).
     election_timeout, heartbeat : Raft options for ``consistency="raft"``.
 
     Raises
@@ -366,7 +362,6 @@ class VestaConfig(ProtocolConfig):
     anti_entropy_interval: float = 200.0
     spare: int = 2
     clock_skew: float = 0.0
-    delay_profile: Any = None
     election_timeout: tuple[float, float] = (150.0, 300.0)
     heartbeat: float = 50.0
     _cache: dict = field(default_factory=dict, init=False, repr=False, compare=False, hash=False)
@@ -399,8 +394,6 @@ class VestaConfig(ProtocolConfig):
         check_float("anti_entropy_interval", self.anti_entropy_interval, 0.0, low_open=True)
         check_int("spare", self.spare, 0)
         check_float("clock_skew", self.clock_skew, 0.0)
-        if self.delay_profile is not None and not callable(getattr(self.delay_profile, "sample", None)):
-            raise TypeError(f"`delay_profile` must have a sample(kind, rng, size) method; got {describe(self.delay_profile)}.")
         lo, _ = check_range_pair("election_timeout", self.election_timeout, 0.0)
         hb = check_float("heartbeat", self.heartbeat, 0.0, low_open=True)
         if hb >= lo:
@@ -538,9 +531,6 @@ class VestaNode(Node):
         self._next_hint = 0
         self._hlc = (0.0, 0)
         self.skew = 0.0
-        self._delayed: dict[int, tuple[NodeId, Any]] = {}
-        self._next_delay = 0
-        self._delay_buf: dict[str, list[float]] = {}
 
     # ---- start / recovery ---------------------------------------------------------------
     def on_start(self) -> None:
@@ -618,22 +608,6 @@ class VestaNode(Node):
 
     def replicas_of(self, key: str) -> tuple[NodeId, ...]:
         return self.preference(key)[: self.config.replicas]
-
-    # ---- sending (with the optional per-kind delay of a PBS profile) ---------------------
-    def _out(self, dst: NodeId, msg: Any) -> None:
-        prof = self.config.delay_profile
-        kind = _WARS_KIND.get(type(msg).__name__) if prof is not None else None
-        if kind is None:
-            self.send(dst, msg)
-            return
-        buf = self._delay_buf.get(kind)
-        if not buf:
-            buf = self._delay_buf[kind] = list(np.asarray(prof.sample(kind, self.rng, 64), dtype=float))
-        delay = buf.pop()
-        k = self._next_delay
-        self._next_delay += 1
-        self._delayed[k] = (dst, msg)
-        self.set_timer(f"delay:{k}", delay)
 
     # ---- local state changes (the only places store/log change) -------------------------
     def _append(self, entry: LogEntry) -> None:
@@ -728,10 +702,7 @@ class VestaNode(Node):
                 raise VestaError(f"node {self.id}: unknown message {msg!r} from {src}")
 
     def on_timer(self, name: str) -> None:
-        if name.startswith("delay:"):
-            dst, msg = self._delayed.pop(int(name[6:]))
-            self.send(dst, msg)
-        elif name.startswith("op:"):
+        if name.startswith("op:"):
             self._on_op_timeout(int(name[3:]))
         elif name.startswith("sloppy:"):
             self._on_sloppy(int(name[7:]))
@@ -764,7 +735,7 @@ class VestaNode(Node):
 
     def _fan_out(self, op: _Op) -> None:
         for dst in op.targets:
-            self._out(dst, self._request_msg(op, None))
+            self.send(dst, self._request_msg(op, None))
         if self.config.sloppy:
             self.set_timer(f"sloppy:{op.id}", self.config.sloppy_timeout)
 
@@ -785,7 +756,7 @@ class VestaNode(Node):
                 continue
             fb = op.fallbacks.pop(0)
             op.targets = op.targets + (fb,)
-            self._out(fb, self._request_msg(op, missing))
+            self.send(fb, self._request_msg(op, missing))
 
     def _on_write_ack(self, src: NodeId, m: WriteAck) -> None:
         op = self.ops.get(m.op)
@@ -873,11 +844,11 @@ class VestaNode(Node):
         else:
             self.apply(m.key, m.version)
             self._place(m.key)  # a coordinator with an older ring sent it here: move it on
-        self._out(src, WriteAck(m.op, m.key, m.version.stamp))
+        self.send(src, WriteAck(m.op, m.key, m.version.stamp))
 
     def _on_read(self, src: NodeId, m: Read) -> None:
         hinted = [v for (k, v, _) in self.hints.values() if k == m.key] if self.hints else []
-        self._out(src, ReadReply(m.op, m.key, _newest([self.store.get(m.key), *hinted])))
+        self.send(src, ReadReply(m.op, m.key, _newest([self.store.get(m.key), *hinted])))
 
     # ---- hinted handoff, transfers --------------------------------------------------------
     def _on_handoff_timer(self) -> None:

@@ -30,7 +30,7 @@ model a lost request with a timeout in the client).
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -86,6 +86,8 @@ class Simulator:
         Default drop and duplication probabilities, in [0, 1].
     trace : bool
         Keep full trace records (message counters are always kept).
+    kind_latency : mapping, optional
+        Per message class delay distributions (see :meth:`set_kind_latency`).
 
     Examples
     --------
@@ -105,6 +107,7 @@ class Simulator:
         loss: float = 0.0,
         duplicate: float = 0.0,
         trace: bool = True,
+        kind_latency: Mapping[type, Latency | float | Sequence[float]] | None = None,
     ) -> None:
         if not callable(factory):
             raise TypeError(f"`factory` must be callable; got {describe(factory)}.")
@@ -122,6 +125,9 @@ class Simulator:
         self.duplicate = check_probability("duplicate", duplicate)
         self._links: dict[tuple[int, int], tuple[_Sampler, float | None, float | None]] = {}
         self._link_specs: dict[tuple[int, int], Link] = {}
+        self._kind: dict[type, _Sampler] = {}
+        for kind, dist in (kind_latency or {}).items():
+            self.set_kind_latency(kind, dist)
         self.cut: set[tuple[int, int]] = set()
         self.ids: tuple[NodeId, ...] = tuple(range(self.n))
         self.rngs = [stream(self.seed, NODES, i) for i in self.ids]
@@ -227,6 +233,8 @@ class Simulator:
         link = self._links.get((src, dst)) if self._links else None
         if link is None:
             sampler, loss, dup = self._latency, self.loss, self.duplicate
+            if self._kind:
+                sampler = self._kind.get(type(msg), sampler)
         else:
             sampler, loss, dup = link
             if loss is None:
@@ -429,6 +437,20 @@ class Simulator:
     def set_latency(self, latency: Latency | float | Sequence[float]) -> None:
         """Replace the default latency distribution."""
         self._latency = _Sampler(as_latency(latency), self.net_rng)
+
+    def set_kind_latency(self, kind: type, latency: Latency | float | Sequence[float] | None) -> None:
+        """Delay messages of class ``kind`` by ``latency`` (``None`` removes the override).
+
+        Precedence: a per-link override, then the message kind's, then the default. The PBS
+        WARS model, for instance, gives write requests, acks, reads and read responses four
+        different distributions.
+        """
+        if not isinstance(kind, type):
+            raise TypeError(f"`kind` must be a message class; got {describe(kind)}.")
+        if latency is None:
+            self._kind.pop(kind, None)
+        else:
+            self._kind[kind] = _Sampler(as_latency(latency, "latency"), self.net_rng)
 
     def set_link(self, src: NodeId, dst: NodeId, link: Link | None) -> None:
         """Override the settings of the directed link ``src -> dst`` (``None`` removes it)."""

@@ -420,7 +420,6 @@ def test_raft_variant_rejects_membership_change():
     ({"members": (0, 9)}, ValueError, "`members\\[\\]`"),
     ({"members": (0, 1), "replicas": 3}, ValueError, "`replicas`"),
     ({"sloppy_timeout": 500.0}, ValueError, "`sloppy_timeout`"),
-    ({"delay_profile": 3}, TypeError, "`delay_profile`"),
     ({"heartbeat": 200.0}, ValueError, "`heartbeat`"),
 ])
 def test_bad_config(kw, exc, msg):

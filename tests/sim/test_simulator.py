@@ -321,3 +321,28 @@ def test_client_request_to_a_crashed_node_is_traced_and_skipped_by_messages():
     drops = sim.trace.to_frame().query("event == 'drop'")
     assert drops.iloc[0]["detail"][0] == "down"
     assert sim.trace.messages().empty  # client traffic is not a message between nodes
+
+
+def test_per_message_kind_latency_with_link_override_taking_precedence():
+    class Fast(tuple):
+        __slots__ = ()
+
+    class Talker(Node):
+        def on_start(self):
+            self.set_timer("t", 1.0)
+
+        def on_timer(self, name):
+            self.send((self.id + 1) % 2, "slow")
+            self.send((self.id + 1) % 2, Fast((1,)))
+            self.set_timer("t", 1.0)
+
+    sim = Simulator(Talker, n=2, seed=1, latency=Constant(10.0), kind_latency={Fast: Constant(2.0)})
+    sim.set_link(1, 0, Link(latency=Constant(7.0)))
+    sim.run_for(50)
+    m = sim.trace.messages().query("fate == 'delivered'")
+    d = (m.delivered - m.sent).round(9)
+    assert set(d[(m.src == 0) & (m.kind == "Fast")]) == {2.0}
+    assert set(d[(m.src == 0) & (m.kind == "str")]) == {10.0}
+    assert set(d[m.src == 1]) == {7.0}  # the link override wins over the kind
+    with pytest.raises(TypeError, match="`kind` must be a message class"):
+        sim.set_kind_latency("Fast", 1.0)

@@ -16,15 +16,15 @@ from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 from consensuslab.experiments.election import PAPER_DISK, PAPER_LATENCY, explore
 from consensuslab.plots.election import cdf_axes
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["ElectionExplorer"]
 
 
-class ElectionExplorer:
+class ElectionExplorer(Explorer):
     """Sliders for cluster size, timeout range, latency, disk write and Pre-Vote; re-runs live.
 
     Parameters
@@ -36,6 +36,7 @@ class ElectionExplorer:
     """
 
     def __init__(self, trials: int = 150, seed: int = 1) -> None:
+        super().__init__()
         self.trials = trials
         self.seed = seed
         style = {"description_width": "initial"}
@@ -48,13 +49,10 @@ class ElectionExplorer:
                                         description="disk write (ms)", continuous_update=False, style=style)
         self.pre_vote = widgets.Checkbox(value=False, description="Pre-Vote")
         self.controls = [self.n, self.timeout, self.latency, self.disk, self.pre_vote]
-        self.html = widgets.HTML()
-        self.output = widgets.Output()
         self.summary: dict[str, Any] = {}
         self.figure, self.ax = plt.subplots(figsize=(6.5, 3.5))
         plt.close(self.figure)
-        for c in self.controls:
-            c.observe(lambda _change: self.update(), names="value")
+        self.wire(self.controls)
         self.update()
 
     def update(self) -> None:
@@ -77,16 +75,8 @@ class ElectionExplorer:
         self.ax.set_xlabel("time without leader (ms)")
         self.ax.legend(fontsize=8, loc="lower right")
         self.figure.tight_layout()
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(self.figure)
+        self.show(self.figure)
 
     def widget(self) -> widgets.Widget:
         """The controls, the summary line and the figure."""
         return widgets.VBox([widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:]), self.html, self.output])
-
-    def display(self) -> None:
-        display(self.widget())
-
-    def _ipython_display_(self) -> None:
-        self.display()

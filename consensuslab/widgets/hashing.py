@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display as ipy_display
 
 from consensuslab.hashing.study import study
 from consensuslab.plots.hashing import load_bars, ring_diagram
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["HashExplorer"]
 
 
-class HashExplorer:
+class HashExplorer(Explorer):
     """Explore one placement configuration: ring diagram (ring/bounded), load bars, summary.
 
     ``update()`` recomputes through one call, :func:`consensuslab.hashing.study.study`.
@@ -23,6 +21,7 @@ class HashExplorer:
 
     def __init__(self, algorithm: str = "ring", n_nodes: int = 8, vnodes: int = 50,
                  weight_skew: float = 1.0, n_keys: int = 20_000, c: float = 1.25) -> None:
+        super().__init__()
         style = {"description_width": "initial"}
         self.algorithm = widgets.Dropdown(
             options=["ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"], value=algorithm,
@@ -37,12 +36,8 @@ class HashExplorer:
                                         continuous_update=False, style=style)
         self.c = widgets.FloatSlider(value=c, min=1.05, max=3.0, step=0.05, description="bounded-load c",
                                      continuous_update=False, style=style)
-        self.html = widgets.HTML()
-        self.output = widgets.Output()
         self.summary: pd.Series = pd.Series(dtype=float)
-        self.figure: Any = None
-        for w in self.controls:
-            w.observe(lambda _change: self.update(), names="value")
+        self.wire(self.controls)
         self.update()
 
     @property
@@ -56,8 +51,6 @@ class HashExplorer:
         self.summary = r["summary"]
         self.html.value = self.summary.to_frame("value").to_html(float_format=lambda v: f"{v:.4g}")
         algo = r["algo"]
-        if self.figure is not None:
-            plt.close(self.figure)
         fig, axes = plt.subplots(1, 2, figsize=(10, 4))
         ring = getattr(algo, "ring", algo)
         if hasattr(ring, "points") and hasattr(ring, "bits"):
@@ -68,14 +61,8 @@ class HashExplorer:
         w = pd.Series(algo.weights, dtype=float)
         load_bars(r["loads"], list(algo.nodes), expected=(w / w.sum() * r["loads"].sum()).to_numpy(), ax=axes[1])
         fig.tight_layout()
-        self.figure = fig
-        self.output.clear_output(wait=True)
-        with self.output:
-            ipy_display(fig)
+        self.show(fig)
 
-    def display(self) -> None:
-        """Show the controls, the summary and the figure."""
-        ipy_display(widgets.VBox([widgets.HBox([widgets.VBox(self.controls), self.html]), self.output]))
-
-    def _ipython_display_(self) -> None:
-        self.display()
+    def widget(self) -> widgets.Widget:
+        """The controls, the summary and the figure."""
+        return widgets.VBox([widgets.HBox([widgets.VBox(self.controls), self.html]), self.output])

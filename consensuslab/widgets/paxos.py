@@ -14,16 +14,16 @@ from typing import Any
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import pandas as pd
-from IPython.display import display
 
 from consensuslab.experiments.paxos import unsafe_explore
 from consensuslab.plots.paxos import walkthrough_chart
 from consensuslab.protocols.paxos import Walkthrough
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["PaxosStepper", "FlexibleQuorumExplorer"]
 
 
-class PaxosStepper:
+class PaxosStepper(Explorer):
     """Step the founding example (A, B, C; A proposes 1) message by message.
 
     Buttons: deliver next message, drop next message, crash / restart the selected node,
@@ -33,6 +33,7 @@ class PaxosStepper:
     """
 
     def __init__(self, n: int = 3, proposer: int | None = 0, value: Any = 1, **options: Any) -> None:
+        super().__init__()
         self.walk = Walkthrough(n=n, **options)
         names = self.walk.names
         self.node = W.Dropdown(options=[(nm, i) for i, nm in enumerate(names)], value=0, description="node")
@@ -51,10 +52,7 @@ class PaxosStepper:
                    "timeout": lambda: self.timeout(self.node.value)}
         for name, b in self.buttons.items():
             b.on_click(lambda _b, f=actions[name]: f())
-        self.html = W.HTML()
-        self.out = W.Output()
         self.summary: pd.DataFrame = pd.DataFrame()
-        self.figure = None
         if proposer is not None:
             self.walk.propose(proposer, value)
         self.update()
@@ -96,43 +94,31 @@ class PaxosStepper:
         nxt = self.pending[0] if self.pending else "none"
         self.html.value = (f"<b>next message:</b> {nxt} &nbsp; ({len(self.pending)} in flight)<br>"
                            + self.summary.to_html())
-        if self.figure is not None:
-            plt.close(self.figure)
         fig, ax = plt.subplots(figsize=(6, 4.5))
         walkthrough_chart(self.walk.messages(), self.walk.names, ax=ax)
-        self.figure = fig
-        self.out.clear_output(wait=True)
-        with self.out:
-            display(fig)
-        plt.close(fig)
+        self.show(fig)
 
     def widget(self) -> W.Widget:
         b = self.buttons
         controls = W.VBox([W.HBox([b["deliver"], b["drop"]]), W.HBox([self.node, self.value]),
                            W.HBox([b["crash"], b["restart"], b["propose"], b["timeout"]])])
-        return W.VBox([controls, W.HBox([self.out, self.html])])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+        return W.VBox([controls, W.HBox([self.output, self.html])])
 
 
-class FlexibleQuorumExplorer:
+class FlexibleQuorumExplorer(Explorer):
     """Sliders for |Q1| and |Q2| on ``n`` nodes: violation rate over randomized runs and the
     message-sequence chart of the first agreement violation found (if any)."""
 
     def __init__(self, n: int = 5, q1: int = 2, q2: int = 2, runs: int = 40, seed: int = 0) -> None:
+        super().__init__()
         self.n = n
         self.seed = seed
         self.q1 = W.IntSlider(value=q1, min=1, max=n, description="|Q1|", continuous_update=False)
         self.q2 = W.IntSlider(value=q2, min=1, max=n, description="|Q2|", continuous_update=False)
         self.runs = W.IntSlider(value=runs, min=5, max=400, step=5, description="runs", continuous_update=False)
-        self.html = W.HTML()
-        self.out = W.Output()
         self.summary: dict[str, Any] = {}
         self.violation = None
-        self.figure = None
-        for w in (self.q1, self.q2, self.runs):
-            w.observe(lambda _change: self.update(), names="value")
+        self.wire([self.q1, self.q2, self.runs])
         self.update()
 
     def update(self) -> None:
@@ -145,8 +131,6 @@ class FlexibleQuorumExplorer:
             f"(rate {s['rate']:.1%}, 95% CI {s['rate_lo']:.1%}–{s['rate_hi']:.1%})"
             + (f"; first at seed <b>{s['first_seed']}</b>: {self.violation.violation}" if self.violation else "")
         )
-        if self.figure is not None:
-            plt.close(self.figure)
         fig, ax = plt.subplots(figsize=(7, 5))
         if self.violation is not None:
             walkthrough_chart(self.violation.messages, n=self.n, ax=ax,
@@ -154,14 +138,7 @@ class FlexibleQuorumExplorer:
         else:
             ax.text(0.5, 0.5, f"no violation in {s['runs']} runs", ha="center", va="center", transform=ax.transAxes)
             ax.set_axis_off()
-        self.figure = fig
-        self.out.clear_output(wait=True)
-        with self.out:
-            display(fig)
-        plt.close(fig)
+        self.show(fig)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.html, self.out])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.html, self.output])

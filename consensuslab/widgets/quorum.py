@@ -21,25 +21,26 @@ import pandas as pd
 from consensuslab.plots.quorum import plot_availability, plot_flexible_paxos, plot_pbs
 from consensuslab.quorum import pbs
 from consensuslab.quorum.tables import availability_curve, flexible_paxos_table, standard_systems
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["AvailabilityExplorer", "FlexiblePaxosExplorer", "PBSExplorer"]
 
 
-class _Explorer:
+class _Explorer(Explorer):
+    """A quorum explorer: one figure (outside pyplot) redrawn in place, a summary table."""
+
     controls: list[widgets.Widget]
 
     def __init__(self) -> None:
+        super().__init__()
         self.summary: pd.DataFrame = pd.DataFrame()
-        self.html = widgets.HTML()
-        self.output = widgets.Output()
         # A figure outside pyplot's registry: shown only through self.output, never auto-shown.
         self.figure = Figure(figsize=(6.4, 4.0))
         FigureCanvasAgg(self.figure)
         self.ax = self.figure.subplots()
 
     def _wire(self) -> None:
-        for c in self.controls:
-            c.observe(lambda _change: self.update(), names="value")
+        self.wire(self.controls)
         self.update()
 
     def _compute(self) -> None:
@@ -55,25 +56,11 @@ class _Explorer:
         self.ax.clear()
         self._draw()
         self.figure.tight_layout()
-        self.output.clear_output(wait=True)
-        with self.output:
-            from IPython.display import display
+        self.show(self.figure)
 
-            display(self.figure)
-
-    @property
     def widget(self) -> widgets.Widget:
         """The whole explorer as one ipywidgets box."""
         return widgets.VBox([widgets.HBox(self.controls), self.html, self.output])
-
-    def display(self) -> None:
-        """Show the explorer in a notebook."""
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _ipython_display_(self) -> None:
-        self.display()
 
 
 class AvailabilityExplorer(_Explorer):

@@ -11,15 +11,15 @@ from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 from consensuslab.plots.raft import log_grid, role_timeline
 from consensuslab.protocols.raft import FaultRun, fault_injection_run
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["RaftFaultExplorer"]
 
 
-class RaftFaultExplorer:
+class RaftFaultExplorer(Explorer):
     """Sliders for cluster size, seed, faults and options; shows the run and its safety checks.
 
     Parameters
@@ -33,6 +33,7 @@ class RaftFaultExplorer:
     """
 
     def __init__(self, seed: int = 1, duration: float = 3000.0, ops_per_client: int = 8) -> None:
+        super().__init__()
         self.duration = duration
         self.ops_per_client = ops_per_client
         style = {"description_width": "initial"}
@@ -44,13 +45,9 @@ class RaftFaultExplorer:
                                   continuous_update=False, style=style)
         self.pre_vote = W.Checkbox(value=False, description="Pre-Vote")
         self.check_quorum = W.Checkbox(value=False, description="CheckQuorum")
-        self.html = W.HTML()
-        self.out = W.Output()
         self.summary: dict[str, Any] = {}
         self.result: FaultRun | None = None
-        self.figure = None
-        for w in self.controls:
-            w.observe(lambda _change: self.update(), names="value")
+        self.wire(self.controls)
         self.update()
 
     @property
@@ -70,8 +67,6 @@ class RaftFaultExplorer:
                    if self.result.violation is None
                    else f"<span style='color:red'>{self.result.violation}</span>")
         self.html.value = f"<p>{verdict}</p><table>{rows}</table>"
-        if self.figure is not None:
-            plt.close(self.figure)
         st = self.result.state
         fig, (a, b) = plt.subplots(2, 1, figsize=(9, 2.2 + 0.8 * len(st.logs)),
                                    gridspec_kw={"height_ratios": [1, 1]})
@@ -79,19 +74,9 @@ class RaftFaultExplorer:
         log_grid(st.logs, st.commit, ax=b, roles=st.roles, title="logs after healing (thick edge: committed)")
         b.set_aspect("auto")
         fig.tight_layout()
-        self.figure = fig
-        self.out.clear_output(wait=True)
-        with self.out:
-            display(fig)
-        plt.close(fig)
+        self.show(fig)
 
     def widget(self) -> W.Widget:
         return W.VBox([W.HBox([self.n, self.seed, self.loss]),
                        W.HBox([self.crash, self.partition, self.pre_vote, self.check_quorum]),
-                       W.HBox([self.html, self.out])])
-
-    def display(self) -> None:
-        display(self.widget())
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+                       W.HBox([self.html, self.output])])

@@ -7,30 +7,27 @@ from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
-from IPython.display import display
 
 from consensuslab.experiments.simulator import LATENCY_EXAMPLES, network_profile
 from consensuslab.plots.sim import latency_hist
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["NetworkExplorer"]
 
 
-class NetworkExplorer:
+class NetworkExplorer(Explorer):
     """Sliders: latency distribution, loss probability, cluster size; re-runs on change."""
 
     def __init__(self, seed: int = 1, duration: float = 1000.0) -> None:
+        super().__init__()
         self.seed = seed
         self.duration = duration
         self.latency = W.Dropdown(options=list(LATENCY_EXAMPLES), description="latency")
         self.loss = W.FloatSlider(value=0.1, min=0.0, max=0.5, step=0.05, description="loss",
                                   continuous_update=False)
         self.n = W.IntSlider(value=5, min=2, max=9, description="nodes", continuous_update=False)
-        self.html = W.HTML()
-        self.out = W.Output()
         self.summary: dict[str, Any] = {}
-        self.figure = None
-        for w in (self.latency, self.loss, self.n):
-            w.observe(lambda _change: self.update(), names="value")
+        self.wire([self.latency, self.loss, self.n])
         self.update()
 
     def update(self) -> None:
@@ -46,18 +43,9 @@ class NetworkExplorer:
             f"reordered <b>{s['reordered']:.1%}</b>"
         )
         d = msgs[msgs["fate"] == "delivered"]
-        if self.figure is not None:
-            plt.close(self.figure)
         fig, ax = plt.subplots(figsize=(7, 3))
         latency_hist({self.latency.value: (d["delivered"] - d["sent"]).to_numpy()}, ax=ax)
-        self.figure = fig
-        self.out.clear_output(wait=True)
-        with self.out:
-            display(fig)
-        plt.close(fig)
+        self.show(fig)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.latency, self.loss, self.n]), self.html, self.out])
-
-    def _ipython_display_(self) -> None:
-        display(self.widget())
+        return W.VBox([W.HBox([self.latency, self.loss, self.n]), self.html, self.output])

@@ -19,11 +19,12 @@ from matplotlib.figure import Figure
 
 from consensuslab.experiments.vesta import explore
 from consensuslab.plots.vesta import staleness_vs_pbs
+from consensuslab.widgets.base import Explorer
 
 __all__ = ["VestaExplorer"]
 
 
-class VestaExplorer:
+class VestaExplorer(Explorer):
     """Sliders ``N``, ``R``, ``W``, a latency-profile dropdown and a fault-rate slider.
 
     Parameters
@@ -42,6 +43,7 @@ class VestaExplorer:
 
     def __init__(self, replicas: int = 3, r: int = 1, w: int = 1, profile: str = "LNKD-DISK",
                  fault_rate: float = 2.0, trials: int = 200, seed: int = 0) -> None:
+        super().__init__()
         self.trials = trials
         self.seed = seed
         self.n = widgets.IntSlider(value=replicas, min=1, max=5, description="N", continuous_update=False)
@@ -53,13 +55,10 @@ class VestaExplorer:
         self.controls = [self.n, self.r, self.w, self.profile, self.fault_rate]
         self.summary = pd.DataFrame()
         self.staleness = pd.DataFrame()
-        self.html = widgets.HTML()
-        self.output = widgets.Output()
         self.figure = Figure(figsize=(6.4, 3.8))
         FigureCanvasAgg(self.figure)
         self.ax = self.figure.subplots()
-        for c in self.controls:
-            c.observe(lambda _change: self.update(), names="value")
+        self.wire(self.controls)
         self.update()
 
     def update(self) -> None:
@@ -73,21 +72,7 @@ class VestaExplorer:
         self.ax.clear()
         staleness_vs_pbs(self.staleness.assign(profile=self.profile.value, N=n, R=r, W=w), ax=self.ax)
         self.figure.tight_layout()
-        self.output.clear_output(wait=True)
-        with self.output:
-            from IPython.display import display
+        self.show(self.figure)
 
-            display(self.figure)
-
-    @property
     def widget(self) -> widgets.Widget:
         return widgets.VBox([widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:]), self.html, self.output])
-
-    def display(self) -> None:
-        """Show the explorer in a notebook."""
-        from IPython.display import display
-
-        display(self.widget)
-
-    def _ipython_display_(self) -> None:
-        self.display()

@@ -1,0 +1,319 @@
+"""The reproduction report: joining with reference CSVs, tolerance, atomic sidecars, failure
+isolation (a failing experiment, a worker that dies, a failing notebook), ``--only``."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+
+from consensuslab.experiments.registry import Experiment, Result
+from consensuslab.reproduce import (
+    InlineExecutor,
+    Report,
+    compare,
+    load_references,
+    render_html,
+    render_markdown,
+    reproduce,
+    select,
+    within_tolerance,
+    write_result,
+)
+from consensuslab.experiments.runner import run_trials
+
+HEADER = "id,quantity,reference,tolerance,tolerance_kind,unit,source\n"
+
+
+def write_refs(folder: Path, name: str, rows: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(HEADER + "".join(r + "\n" for r in rows))
+    return path
+
+
+# ------------------------------------------------------------------ fake experiments (picklable)
+
+
+def _square_trial(rng: np.random.Generator, k: int) -> dict:
+    return {"x": float(rng.random()) * k}
+
+
+def good_experiment(quick: bool = False, seed: int = 0, executor=None) -> Result:
+    table = run_trials(_square_trial, {"k": 2}, trials=4 if quick else 8, seed=seed, executor=executor, progress=True)
+    return Result(table=table, measured={"fake_ok": 1.02, "fake_off": 3.0}, params={"k": 2, "shape": (2, 3)})
+
+
+def failing_experiment(quick: bool = False, seed: int = 0, executor=None) -> Result:
+    raise RuntimeError("deliberate failure for the test")
+
+
+def crashing_experiment(quick: bool = False, seed: int = 0, executor=None) -> Result:
+    os._exit(3)  # kills the worker process: the pool breaks
+
+
+def other_experiment(quick: bool = False, seed: int = 0, executor=None) -> Result:
+    return Result(table=pd.DataFrame({"a": [1, 2]}), measured={"fake_abs": 10.4}, params={})
+
+
+FAKES = {
+    "good": Experiment("good", "a fake experiment that works", good_experiment),
+    "broken": Experiment("broken", "a fake experiment that raises", failing_experiment),
+    "other": Experiment("other", "another fake that works", other_experiment),
+}
+
+
+def make_notebook(path: Path, cells: list[str]) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem} title")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    nbformat.write(nb, str(path))
+    return path
+
+
+@pytest.fixture
+def refs(tmp_path: Path) -> Path:
+    folder = tmp_path / "reference"
+    write_refs(folder, "a.csv", ["fake_ok,ok quantity,1.0,0.05,rel,ms,Paper A §1", "fake_off,off quantity,1.0,0.5,abs,,Paper A Fig. 2"])
+    write_refs(folder, "b.csv", ["fake_abs,abs quantity,10.0,0.5,abs,ops,Paper B Table 3", "fake_never,never measured,5,1,abs,,Paper B"])
+    return folder
+
+
+# ------------------------------------------------------------------ the pure part
+
+
+@pytest.mark.parametrize(
+    ("ours", "ref", "tol", "kind", "expected"),
+    [
+        (1.04, 1.0, 0.05, "rel", True),
+        (1.06, 1.0, 0.05, "rel", False),
+        (-1.04, -1.0, 0.05, "rel", True),  # relative to |reference|
+        (0.0, 0.0, 0.0, "rel", True),
+        (0.1, 0.0, 0.5, "rel", False),  # nothing is within a relative tolerance of 0 but 0
+        (10.5, 10.0, 0.5, "abs", True),  # the bound itself counts
+        (10.51, 10.0, 0.5, "abs", False),
+        (float("nan"), 1.0, 1.0, "abs", False),
+        (float("inf"), 1.0, 1.0, "abs", False),
+    ],
+)
+def test_within_tolerance(ours: float, ref: float, tol: float, kind: str, expected: bool) -> None:
+    assert within_tolerance(ours, ref, tol, kind) is expected
+
+
+def test_within_tolerance_rejects_unknown_kind() -> None:
+    with pytest.raises(ValueError, match="`kind` must be one of"):
+        within_tolerance(1.0, 1.0, 0.1, "pct")
+
+
+def test_load_references_concatenates_files_in_order(refs: Path) -> None:
+    table = load_references(refs)
+    assert table["id"].tolist() == ["fake_ok", "fake_off", "fake_abs", "fake_never"]
+    assert table["file"].tolist() == ["a.csv", "a.csv", "b.csv", "b.csv"]
+    assert table["reference"].dtype == float and table.loc[1, "unit"] == ""
+
+
+def test_load_references_empty_folder(tmp_path: Path) -> None:
+    assert load_references(tmp_path).empty
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("id,quantity,reference\nx,q,1\n", "missing"),
+        (HEADER + "x,q,1,0.1,pct,,s\n", "tolerance_kind"),
+        (HEADER + "x,q,abc,0.1,abs,,s\n", "`reference` must be a number"),
+        (HEADER + "x,q,1,-0.1,abs,,s\n", "`tolerance` must be >= 0"),
+    ],
+)
+def test_load_references_rejects_bad_files(tmp_path: Path, content: str, message: str) -> None:
+    (tmp_path / "bad.csv").write_text(content)
+    with pytest.raises(ValueError, match=message) as info:
+        load_references(tmp_path)
+    assert "bad.csv" in str(info.value)
+
+
+def test_load_references_rejects_repeated_ids(tmp_path: Path) -> None:
+    write_refs(tmp_path, "a.csv", ["x,q,1,0.1,abs,,s"])
+    write_refs(tmp_path, "b.csv", ["x,q,2,0.1,abs,,s"])
+    with pytest.raises(ValueError, match="repeated: \\['x'\\]"):
+        load_references(tmp_path)
+
+
+def test_compare_joins_measured_with_references(refs: Path) -> None:
+    table = compare(load_references(refs), {"fake_ok": 1.02, "fake_off": 3.0, "fake_abs": np.float64(10.4), "extra": 7},
+                    {"fake_ok": "good", "fake_abs": "other"})
+    by_id = table.set_index("id")
+    assert table["id"].tolist() == ["fake_ok", "fake_off", "fake_abs", "fake_never", "extra"]
+    assert by_id.loc["fake_ok", "status"] == "ok" and by_id.loc["fake_ok", "experiment"] == "good"
+    assert by_id.loc["fake_ok", "deviation"] == pytest.approx(0.02)
+    assert by_id.loc["fake_ok", "rel_deviation"] == pytest.approx(0.02)
+    assert by_id.loc["fake_off", "status"] == "out of tolerance" and by_id.loc["fake_off", "within"] is False
+    assert by_id.loc["fake_abs", "status"] == "ok" and by_id.loc["fake_abs", "deviation"] == pytest.approx(0.4)
+    assert by_id.loc["fake_never", "status"] == "not measured" and math.isnan(by_id.loc["fake_never", "ours"])
+    assert by_id.loc["fake_never", "within"] is None
+    assert by_id.loc["extra", "status"] == "no reference" and by_id.loc["extra", "ours"] == 7.0
+    assert by_id.loc["fake_abs", "source"] == "Paper B Table 3"
+
+
+def test_compare_marks_non_numbers_invalid_and_can_drop_unmeasured(refs: Path) -> None:
+    table = compare(load_references(refs), {"fake_ok": float("nan"), "fake_abs": "n/a"}, include_unmeasured=False)
+    assert table["id"].tolist() == ["fake_ok", "fake_abs"]
+    assert table["status"].tolist() == ["invalid", "invalid"]
+    assert table["within"].tolist() == [False, False]
+
+
+def test_compare_zero_reference_has_no_relative_deviation(tmp_path: Path) -> None:
+    write_refs(tmp_path, "z.csv", ["z,zero,0,0.01,abs,,s"])
+    row = compare(load_references(tmp_path), {"z": 0.005}).iloc[0]
+    assert row["status"] == "ok" and math.isnan(row["rel_deviation"])
+
+
+def test_markdown_and_html_show_every_row_and_failure(refs: Path, tmp_path: Path) -> None:
+    from consensuslab.reproduce import JobOutcome
+
+    table = compare(load_references(refs), {"fake_ok": 1.02, "fake_off": 3.0})
+    outcomes = [JobOutcome("experiment", "good", True, 1.0, measured={"fake_ok": 1.02}),
+                JobOutcome("notebook", "07-<bad>", False, 2.0, error="ZeroDivisionError: boom in cell 3")]
+    report = Report(outcomes, table, True, tmp_path, 3.0, 2, 0)
+    md = render_markdown(report)
+    for rid in ("fake_ok", "fake_off", "fake_abs", "fake_never"):
+        assert f"| {rid} |" in md
+    assert "1 of 4 within tolerance" in md and "1 outside" in md and "2 not measured" in md
+    assert "**notebook 07-<bad>**: ZeroDivisionError: boom in cell 3" in md
+    assert "| fake_off | off quantity | 1 | 3 | +2 (+200.0%) | ±0.5 | NO | Paper A Fig. 2 |" in md
+    page = render_html(report)
+    assert "07-&lt;bad&gt;" in page and "<bad>" not in page  # escaped
+    assert page.count("<tr class='ok'>") >= 1 and "Paper B Table 3" in page
+    assert report.exit_code == 1 and [o.name for o in report.failures] == ["07-<bad>"]
+
+
+# ------------------------------------------------------------------ sidecars
+
+
+def test_write_result_writes_table_and_sidecar(tmp_path: Path) -> None:
+    result = good_experiment(quick=True, seed=5, executor=InlineExecutor())
+    csv_path, json_path = write_result("good", result, seed=5, quick=True, duration=1.25, description="d", folder=tmp_path)
+    assert pd.read_csv(csv_path).shape == result.table.shape
+    meta = json.loads(json_path.read_text())
+    assert meta["params"] == {"k": 2, "shape": [2, 3]}
+    assert (meta["seed"], meta["quick"], meta["duration_s"], meta["rows"]) == (5, True, 1.25, 4)
+    assert meta["measured"] == {"fake_ok": 1.02, "fake_off": 3.0}
+    from consensuslab import __version__
+
+    assert meta["version"] == __version__
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.csv", "good.json"]
+
+
+class _ExplodingTable(pd.DataFrame):
+    """A table whose CSV writer dies half-way through (an interrupted run)."""
+
+    @property
+    def _constructor(self):  # keep the subclass through pandas operations
+        return _ExplodingTable
+
+    def to_csv(self, path=None, *args, **kwargs):  # type: ignore[override]
+        Path(path).write_text("a\n1\n")  # partial content...
+        raise KeyboardInterrupt  # ...then the interruption
+
+
+def test_write_result_is_atomic(tmp_path: Path) -> None:
+    first = Result(table=pd.DataFrame({"a": [1, 2, 3]}), measured={}, params={"v": 1})
+    csv_path, json_path = write_result("exp", first, seed=0, quick=False, duration=0.1, folder=tmp_path)
+    before = (csv_path.read_bytes(), json_path.read_bytes())
+    second = Result(table=_ExplodingTable({"a": [9]}), measured={}, params={"v": 2})
+    with pytest.raises(KeyboardInterrupt):
+        write_result("exp", second, seed=0, quick=False, duration=0.1, folder=tmp_path)
+    assert (csv_path.read_bytes(), json_path.read_bytes()) == before  # old files intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.csv", "exp.json"]  # no temp left
+
+
+def test_inline_executor_runs_at_submit_and_carries_exceptions() -> None:
+    ex = InlineExecutor()
+    assert ex.submit(pow, 2, 5).result() == 32
+    with pytest.raises(ZeroDivisionError):
+        ex.submit(lambda: 1 / 0).result()
+
+
+# ------------------------------------------------------------------ selection
+
+
+def test_select_by_name_number_topic_and_unknown(tmp_path: Path) -> None:
+    nbs = [tmp_path / "01-simulator.ipynb", tmp_path / "03-raft-election.ipynb"]
+    exps, chosen = select(["good", "03"], FAKES, nbs)
+    assert list(exps) == ["good"] and chosen == [nbs[1]]
+    exps, chosen = select(["raft-election", "01-simulator.ipynb"], FAKES, nbs)
+    assert exps == {} and chosen == nbs
+    assert select(None, FAKES, nbs) == (FAKES, nbs)
+    with pytest.raises(ValueError, match=r"unknown \['nope'\]") as info:
+        select(["good", "nope"], FAKES, nbs)
+    assert "03-raft-election" in str(info.value) and "good" in str(info.value)
+
+
+# ------------------------------------------------------------------ orchestration
+
+
+def test_reproduce_isolates_failures_and_writes_everything(refs: Path, tmp_path: Path) -> None:
+    nbdir = tmp_path / "nbs"
+    nbdir.mkdir()
+    make_notebook(nbdir / "01-fine.ipynb", [
+        "import os\nimport matplotlib.pyplot as plt\nQUICK = os.environ.get('CONSENSUSLAB_QUICK') == '1'",
+        "fig, ax = plt.subplots(figsize=(2, 2)); ax.plot([0, 1], [0, 1 if QUICK else 2]); plt.show()",
+    ])
+    make_notebook(nbdir / "02-fails.ipynb", ["x = 1", "1 / 0", "never = True"])
+    fakes = {**FAKES, "crash": Experiment("crash", "kills its worker", crashing_experiment)}
+    out, results = tmp_path / "out", tmp_path / "results"
+    report = reproduce(quick=True, workers=2, out_dir=out, experiments=fakes, notebooks_folder=nbdir,
+                       references=refs, results=results, progress=False)
+
+    status = {o.name: o.ok for o in report.outcomes}
+    assert status == {"01-fine": True, "02-fails": False, "good": True, "broken": False, "other": True, "crash": False}
+    assert report.exit_code == 1
+    errors = {o.name: o.error for o in report.failures}
+    assert "ZeroDivisionError" in errors["02-fails"] and "cell 3" in errors["02-fails"]
+    assert "deliberate failure" in errors["broken"]
+    assert "worker process died" in errors["crash"]
+    # results of the good experiments, with sidecars; nothing for the failed ones
+    assert sorted(p.name for p in results.iterdir()) == ["good.csv", "good.json", "other.csv", "other.json"]
+    # executed notebooks (also the failed one, for debugging), HTML, figures
+    assert (out / "notebooks" / "01-fine.html").exists() and (out / "notebooks" / "02-fails.ipynb").exists()
+    assert [f.path.name for f in report.figures] == ["01-fine-01.png"]
+    assert (out / "figures" / "01-fine-01.png").read_bytes()[:4] == b"\x89PNG"
+    executed = nbformat.read(out / "notebooks" / "02-fails.ipynb", as_version=4)
+    assert executed.cells[2].outputs[0]["ename"] == "ZeroDivisionError"
+    # the report joins what was measured and lists what was not
+    rows = report.table.set_index("id")["status"].to_dict()
+    assert rows == {"fake_ok": "ok", "fake_off": "out of tolerance", "fake_abs": "ok", "fake_never": "not measured"}
+    page = (out / "report.html").read_text()
+    for text in ("02-fails", "broken", "crash", "Paper B Table 3", "figures/01-fine-01.png"):
+        assert text in page
+    assert "02-fails" in (out / "report.md").read_text()
+    assert pd.read_csv(out / "report.csv")["id"].tolist() == ["fake_ok", "fake_off", "fake_abs", "fake_never"]
+
+
+def test_reproduce_only_runs_the_named_jobs(refs: Path, tmp_path: Path) -> None:
+    report = reproduce(quick=True, only=["other"], workers=1, out_dir=tmp_path / "out", experiments=FAKES,
+                       notebooks=[], references=refs, results=tmp_path / "res", progress=False)
+    assert [o.name for o in report.outcomes] == ["other"] and report.exit_code == 0
+    assert report.table["id"].tolist() == ["fake_abs"]  # unmeasured rows are left out under --only
+    assert sorted(p.name for p in (tmp_path / "res").iterdir()) == ["other.csv", "other.json"]
+
+
+def test_reproduce_validates_arguments(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="`workers` must be an int >= 1; got 0"):
+        reproduce(workers=0, experiments={}, notebooks=[], out_dir=tmp_path)
+    with pytest.raises(ValueError, match="unknown"):
+        reproduce(only=["missing"], experiments=FAKES, notebooks=[], out_dir=tmp_path)
+
+
+def test_reproduce_reports_broken_reference_data(tmp_path: Path) -> None:
+    (tmp_path / "ref").mkdir()
+    (tmp_path / "ref" / "x.csv").write_text("id,quantity\n")
+    report = reproduce(experiments={"other": FAKES["other"]}, notebooks=[], workers=1, out_dir=tmp_path / "o",
+                       references=tmp_path / "ref", results=tmp_path / "r", progress=False)
+    assert report.exit_code == 1 and "x.csv" in report.failures[0].error
+    assert report.table.empty or (report.table["status"] == "no reference").all()

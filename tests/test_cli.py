@@ -109,7 +109,7 @@ def test_reproduce_exit_codes_and_summary(fake_registry: Path, capsys: pytest.Ca
     nbdir = fake_registry / "nbs"
     nbdir.mkdir()
     _notebook(nbdir / "01-bad.ipynb", ["raise ValueError('notebook failure')"])
-    common = ["--notebooks", str(nbdir), "--out", str(fake_registry / "out"), "--no-progress", "--workers", "2"]
+    common = ["--quick", "--notebooks", str(nbdir), "--out", str(fake_registry / "out"), "--no-progress", "--workers", "2"]
     assert cli.main(["reproduce", "--only", "tiny", *common]) == 0
     out = capsys.readouterr().out
     assert "1 of 1 within tolerance" in out and "| cli_value |" in out
@@ -169,3 +169,9 @@ def test_start_voila_rejects_a_busy_port_before_starting(tmp_path: Path) -> None
             start_voila(tmp_path / "01-x.ipynb", port=busy)
     with pytest.raises(ValueError, match="existing notebook or folder"):
         start_voila(tmp_path / "missing.ipynb")
+
+
+def test_reproduce_defaults_to_published_size_runs() -> None:
+    parser = cli.build_parser()
+    assert parser.parse_args(["reproduce"]).full is True
+    assert parser.parse_args(["reproduce", "--quick"]).full is False

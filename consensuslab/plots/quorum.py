@@ -56,13 +56,23 @@ def plot_availability(df: pd.DataFrame, ax: Axes | None = None, log: bool = Fals
     return ax
 
 
-def plot_load_vs_availability(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Scatter of load (x) vs unavailability (y, log), one labelled point per system."""
+def plot_load_vs_availability(df: pd.DataFrame, ax: Axes | None = None, floor: float = 1e-15) -> Axes:
+    """Scatter of load (x) vs unavailability (y, log), one labelled point per system.
+
+    Systems whose unavailability is below ``floor`` (large probabilistic quorums reach 1e-60)
+    are drawn on the floor with a downward marker and their value in the label, so they do not
+    squash every other point into one line.
+    """
     ax = _axes(ax)
     for _, row in df.iterrows():
-        ax.scatter(row["load"], row["unavailability"])
-        ax.annotate(str(row["system"]), (row["load"], row["unavailability"]), fontsize="small", xytext=(4, 2), textcoords="offset points")
+        u = float(row["unavailability"])
+        below = u < floor
+        y = floor if below else u
+        ax.scatter(row["load"], y, marker="v" if below else "o")
+        label = f"{row['system']} ({u:.0e})" if below else str(row["system"])
+        ax.annotate(label, (row["load"], y), fontsize="small", xytext=(4, 2), textcoords="offset points")
     ax.set_yscale("log")
+    ax.set_ylim(bottom=floor / 3)
     ax.set_xlabel("load (busiest node's share of operations)")
     ax.set_ylabel("P(no live quorum)")
     ax.grid(alpha=0.3)

@@ -28,15 +28,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from consensuslab._validate import check_float, check_int, describe
 from consensuslab.protocols.base import ProtocolConfig, config_class
-from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
+from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command, Op
 from consensuslab.sim.network import Latency
 from consensuslab.sim.nemesis import FaultEvent, Nemesis
 from consensuslab.sim.node import NodeId
 from consensuslab.sim.simulator import Simulator
+from consensuslab.sim.trace import Trace
 
 __all__ = ["Cluster", "ClientOp"]
 
@@ -194,7 +195,9 @@ class Cluster:
         self.op_timeout = check_float("op_timeout", op_timeout, 0.0, low_open=True)
         self.redirect_backoff = check_float("redirect_backoff", redirect_backoff, 0.0)
         check_int("clients", clients, 0)
-        self.config: ProtocolConfig = config_class(protocol)(n=self.n, **options)
+        # every registered config is a dataclass built as Config(n=n, **options) (protocols.base)
+        make_config: Callable[..., ProtocolConfig] = config_class(protocol)
+        self.config = make_config(n=self.n, **options)
         self.sim = Simulator(
             self.config.make_node, self.n, self.seed, latency=latency, loss=loss,
             duplicate=duplicate, trace=trace,
@@ -243,7 +246,7 @@ class Cluster:
         return self.sim.messages_sent
 
     @property
-    def trace(self):
+    def trace(self) -> Trace:
         return self.sim.trace
 
     @property
@@ -329,7 +332,8 @@ class Cluster:
             raise TypeError(f"`value` of an append must be a str; got {describe(value)}.")
         cl = self._clients[client]
         cl.seq += 1
-        cop = ClientOp(client, cl.seq, Command(client, cl.seq, op, key, value), call=self.now)  # type: ignore[arg-type]
+        command = Command(client, cl.seq, cast("Op", op), key, value)  # op was checked above
+        cop = ClientOp(client, cl.seq, command, call=self.now)
         cl.submit(cop)
         return cop
 

@@ -66,7 +66,7 @@ def _run_cell(kc: Any, code: str, cell_timeout: float) -> tuple[list, str | None
     msg_id = kc.execute(code, store_history=True, allow_stdin=False)
     outputs: list = []
     reply = None
-    reply_at = None
+    reply_at: float | None = None  # set together with reply
     idle = False
     error = None
     while True:
@@ -98,7 +98,7 @@ def _run_cell(kc: Any, code: str, cell_timeout: float) -> tuple[list, str | None
                     c = r["content"]
                     error = f"{c.get('ename')}: {c.get('evalue')}"
         now = time.monotonic()
-        if reply is not None and (idle or now - reply_at > _IDLE_GRACE):
+        if reply_at is not None and (idle or now - reply_at > _IDLE_GRACE):
             return outputs, error, now - start
         if now - start > cell_timeout:
             return outputs, f"cell timed out after {cell_timeout:.0f} s", now - start

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import html
 import io
 import json
@@ -290,7 +291,7 @@ class InlineExecutor(Executor):
     that process (the pool already keeps every core busy with other jobs).
     """
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:  # type: ignore[override]
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         future: Future = Future()
         try:
             future.set_result(fn(*args, **kwargs))
@@ -502,7 +503,7 @@ def _notebook_job(path: str, quick: bool, out_dir: str, cell_timeout: float) -> 
         figures = []
         for k, (cell, png) in enumerate(_png_outputs(run.nb), start=1):
             fig_path = out / "figures" / f"{name}-{k:02d}.png"
-            atomic_write(fig_path, lambda tmp, png=png: tmp.write_bytes(png))
+            atomic_write(fig_path, functools.partial(Path.write_bytes, data=png))  # tmp.write_bytes(png)
             figures.append(Figure(fig_path, name, f"{name}, cell {cell + 1}"))
         if run.ok:
             detail = f"{len(run.cell_durations)} code cells, {len(figures)} figure(s)"

@@ -22,6 +22,7 @@ Nothing here reimplements a test; every helper validates its input and names the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -147,7 +148,7 @@ def wilson(successes: int, trials: int, confidence: float = 0.95) -> tuple[float
     return float(ci.low), float(ci.high)
 
 
-def compare(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray):
+def compare(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> Any:
     """Two-sample Kolmogorov–Smirnov test (``scipy.stats.ks_2samp``); returns its result."""
     return _st.ks_2samp(_as_sample("a", a), _as_sample("b", b))
 

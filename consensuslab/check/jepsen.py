@@ -129,7 +129,7 @@ def _etcd_value(text: str) -> Any:
     return int(text)
 
 
-def _etcd_convert(inv: Mapping[str, Any], done: Mapping[str, Any] | None) -> tuple[Any, Any] | None:
+def _etcd_convert(inv: Mapping[str, Any], done: Mapping[str, Any] | None) -> tuple[Any, Any]:
     f = inv["f"]
     if f == "read":
         if done is None or done["type"] != "ok":

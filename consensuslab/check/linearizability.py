@@ -298,13 +298,13 @@ def _check_part(
     last: dict[Any, int] = {}
     for i in range(n if reductions else 0):
         try:
-            key = (inputs[i], outs[i], rets[i] == _INF)
-            j = last.get(key)
+            twin = (inputs[i], outs[i], rets[i] == _INF)
+            j = last.get(twin)
         except TypeError:  # unhashable input/output: no twin reduction for it
             continue
         if j is not None and rets[j] <= rets[i]:
             predbit[i] = 1 << j
-        last[key] = i
+        last[twin] = i
 
     state: Any = model.init()
     mask = 0

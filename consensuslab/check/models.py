@@ -408,4 +408,4 @@ def get_model(model: str | Model) -> Model:
             "`model` must be a model name or an object with init() and step(); "
             f"got {model!r} ({type(model).__name__})."
         )
-    return model  # type: ignore[return-value]
+    return model

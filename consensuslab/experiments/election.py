@@ -222,7 +222,7 @@ class DiskLatency(Node):
             t = type(e)
             if t is Persist:
                 dirty = True
-            elif dirty and t is Send and type(e.msg) in DISK_BOUND:
+            elif dirty and type(e) is Send and type(e.msg) in DISK_BOUND:
                 name = f"disk:{self._next}"
                 self._next += 1
                 self._held[name] = e
@@ -456,8 +456,12 @@ def run_election_trials(
     groups: dict[int, list[int]] = {}
     for k, t in enumerate(counts):
         groups.setdefault(t, []).append(k)
-    own = executor is None
-    pool: Executor | str = ProcessPoolExecutor(max_workers=os.cpu_count() or 1) if own else executor  # type: ignore[assignment]
+    own: ProcessPoolExecutor | None = None  # a pool this call creates, and so shuts down
+    pool: Executor | str
+    if executor is None:
+        pool = own = ProcessPoolExecutor(max_workers=os.cpu_count() or 1)
+    else:
+        pool = executor
     frames = []
     try:
         for g, (t, idx) in enumerate(sorted(groups.items())):
@@ -467,8 +471,8 @@ def run_election_trials(
             df["config"] = [idx[c] for c in df["config"]]
             frames.append(df)
     finally:
-        if own:
-            pool.shutdown()  # type: ignore[union-attr]
+        if own is not None:
+            own.shutdown()
     out = pd.concat(frames, ignore_index=True).sort_values(["config", "trial"], kind="stable").reset_index(drop=True)
     et = out.pop("election_timeout") if "election_timeout" in out else pd.Series([(150.0, 300.0)] * len(out))
     out.insert(2, "lo", [float(e[0]) for e in et])
@@ -713,16 +717,15 @@ def split_vote_rates(
 
     lo, hi = check_range_pair("election_timeout", election_timeout, 0.0, strict_order=True)
     R = hi - lo
+    grid = [(int(n), float(l) * R) for n in sizes for l in ls]  # (n, latency) per config
     configs = [
-        {"election_timeout": (lo, hi), "n": int(n), "latency": float(l) * R, "disk": 0.0, "ineligible": 0}
-        for n in sizes
-        for l in ls
+        {"election_timeout": (lo, hi), "n": n, "latency": L, "disk": 0.0, "ineligible": 0}
+        for n, L in grid
     ]
     df = run_election_trials(configs, trials, seed=seed, executor=executor, progress=progress)
     rows = []
     for k, g in df.groupby("config", sort=True):
-        cfg = configs[int(k)]
-        n, L = cfg["n"], cfg["latency"]
+        n, L = grid[int(k)]
         splits = int(g["first_term_failed"].sum())
         low, high = wilson(splits, len(g))
         model = float(split_vote_probability(L / R, n - 1, n))
@@ -787,7 +790,7 @@ def explore(
         analytic ``model_mean`` (:func:`expected_election_time` plus one latency, with every
         survivor eligible — the model ignores differing logs).
     """
-    df = election_downtime([tuple(election_timeout)], trials=trials, n=n, latency=latency, disk=disk,
+    df = election_downtime([election_timeout], trials=trials, n=n, latency=latency, disk=disk,
                            pre_vote=pre_vote, cap=cap, seed=seed, executor="inline")
     row = downtime_summary(df).iloc[0]
     lo, hi = df["lo"].iloc[0], df["hi"].iloc[0]

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,10 @@ from consensuslab.experiments.runner import run_trials
 from consensuslab.protocols.paxos import PaxosConfig
 from consensuslab.sim.nemesis import Nemesis
 from consensuslab.stats import wilson
+
+if TYPE_CHECKING:
+    from consensuslab.cluster import Cluster
+    from consensuslab.sim.node import NodeId
 
 __all__ = [
     "duel_trial",
@@ -145,7 +149,7 @@ def multipaxos_cost(n: int = 5, commands: int = 40, seed: int = 0, leader_change
     done = 0
     for i in range(commands):
         if leader_change and i == commands // 2:
-            c.crash(c.leader())
+            c.crash(_current_leader(c))
         done += bool(c.put(f"k{i % 4}", str(i)).ok)
     after = c.trace.sent_by_kind
     diff = {k: after.get(k, 0) - before.get(k, 0) for k in after}
@@ -155,6 +159,14 @@ def multipaxos_cost(n: int = 5, commands: int = 40, seed: int = 0, leader_change
                            "per_command_no_heartbeat": (total - diff.get("Heartbeat", 0)) / commands}
     row.update({f"{k}_per_command": v / commands for k, v in sorted(diff.items())})
     return row
+
+
+def _current_leader(c: Cluster) -> NodeId:
+    """The id of the cluster's leader; the caller has waited for one to be elected."""
+    leader = c.leader()
+    if leader is None:
+        raise RuntimeError("no Multi-Paxos leader was elected within the wait")
+    return leader
 
 
 def _mp_cost_trial(rng: np.random.Generator, n: int, commands: int, leader_change: bool) -> dict[str, Any]:
@@ -189,7 +201,7 @@ def multipaxos_steady_round_trips(n: int = 3, latency: float = 10.0, seed: int =
     c = Cluster("multipaxos", n=n, seed=seed, latency=latency)
     c.run_until(lambda: c.leader() is not None, timeout=5000)
     c.put("warm", "up")
-    leader = c.node(c.leader())
+    leader = c.node(_current_leader(c))
     slot = leader.next_slot
     c.submit("put", "x", "1")
     c.run_until(lambda: leader.next_slot > slot, timeout=1000)

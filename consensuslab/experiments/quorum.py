@@ -40,7 +40,9 @@ def quorum_math(quick: bool = False, seed: int = 0, executor: Executor | None = 
     return Result(table=table, measured=measured, params={"quick": quick, "seed": seed})
 
 
-# (id, N, R, W, profile, statistic, argument)
+# (id, N, R, W, profile, statistic, argument); a profile is a name or a LatencyProfile
+_Case = tuple[str, int, int, int, str | pbs.LatencyProfile, str, float]
+
 _PBS_CASES: list[tuple[str, int, int, int, str, str, float]] = [
     ("pbs_lnkd_ssd_t0", 3, 1, 1, "LNKD-SSD", "p_consistent", 0.0),
     ("pbs_lnkd_disk_t0", 3, 1, 1, "LNKD-DISK", "p_consistent", 0.0),
@@ -60,7 +62,7 @@ _PBS_CASES: list[tuple[str, int, int, int, str, str, float]] = [
 
 #: Extra rows reported in the table only (no reference row): Table 3's literal YMMR shape and
 #: the LNKD-DISK Table 4 entry our model does not reproduce within tolerance (45.5 ms).
-_EXTRA_CASES: list[tuple[str, int, int, int, object, str, float]] = [
+_EXTRA_CASES: list[_Case] = [
     ("ymmr_table3_shape3.35_t0", 3, 1, 1, pbs.ymmr_profile(3.35), "p_consistent", 0.0),
     ("lnkd_disk_r1w1_t999", 3, 1, 1, "LNKD-DISK", "t_quantile", 0.999),
     ("lnkd_disk_r2w1_t999", 3, 2, 1, "LNKD-DISK", "t_quantile", 0.999),
@@ -80,16 +82,20 @@ def pbs_wars(quick: bool = False, seed: int = 0, executor: Executor | None = Non
     trials = 500_000 if quick else 4_000_000
     rows = []
     cache: dict[tuple, pd.DataFrame] = {}
-    for case_id, n, r, w, profile, statistic, arg in _PBS_CASES + _EXTRA_CASES:  # type: ignore[operator]
+    ids = {c[0] for c in _PBS_CASES}
+    measured: dict[str, float] = {}
+    cases: list[_Case] = [*_PBS_CASES, *_EXTRA_CASES]
+    for case_id, n, r, w, profile, statistic, arg in cases:
         key = (n, r, w, profile if isinstance(profile, str) else id(profile))
         if key not in cache:
             cache[key] = pbs.wars_trials(n, r, w, profile, trials=trials, seed=seed + 1000 * len(cache) + 1)
         name = profile if isinstance(profile, str) else f"{profile.name}(3.35)"
+        value = _statistic(cache[key], statistic, arg)
         rows.append(
             {"id": case_id, "N": n, "R": r, "W": w, "profile": name, "statistic": statistic, "argument": arg,
-             "measured": _statistic(cache[key], statistic, arg), "trials": trials}
+             "measured": value, "trials": trials}
         )
+        if case_id in ids:
+            measured[case_id] = value
     table = pd.DataFrame(rows)
-    ids = {c[0] for c in _PBS_CASES}
-    measured = {row["id"]: row["measured"] for row in rows if row["id"] in ids}
     return Result(table=table, measured=measured, params={"quick": quick, "seed": seed, "trials": trials})

@@ -43,7 +43,7 @@ import pandas as pd
 
 from consensuslab._validate import check_choice, check_float, check_int, describe
 from consensuslab.experiments.registry import Result, experiment
-from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
+from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command, Op
 from consensuslab.protocols.vesta import VestaConfig, VestaNode, wars_latency
 from consensuslab.sim.network import Constant
 from consensuslab.sim.simulator import Simulator
@@ -72,12 +72,19 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
 # -- staleness: simulator vs PBS ---------------------------------------------------------
 
 
+def _members(config: VestaConfig) -> tuple[int, ...]:
+    """The initial ring members of a validated config (``__post_init__`` fills in the default)."""
+    assert config.members is not None
+    return config.members
+
+
 class _StalenessClient:
     """Drives the write/read trials on a bare simulator (one callback for all requests)."""
 
     def __init__(self, sim: Simulator, config: VestaConfig, times: np.ndarray, rng: np.random.Generator) -> None:
         self.sim = sim
         self.config = config
+        self.members = _members(config)
         self.times = times
         self.rng = rng
         self.seq = 0
@@ -86,14 +93,14 @@ class _StalenessClient:
         self.done = np.zeros((0, len(times)), dtype=bool)
 
     def _coordinator(self, key: str) -> int:
-        reps = set(self.config.preference(key, self.config.members)[: self.config.replicas])
+        reps = set(self.config.preference(key, self.members)[: self.config.replicas])
         others = [i for i in range(self.sim.n) if i not in reps]
         return others[int(self.rng.integers(len(others)))]
 
-    def _request(self, node: int, op: str, key: str, value: Any, info: tuple) -> None:
+    def _request(self, node: int, op: Op, key: str, value: Any, info: tuple) -> None:
         self.seq += 1
         self.pending[self.seq] = info
-        self.sim.request(0, node, ClientRequest(0, self.seq, Command(0, self.seq, op, key, value)))  # type: ignore[arg-type]
+        self.sim.request(0, node, ClientRequest(0, self.seq, Command(0, self.seq, op, key, value)))
 
     def start(self, trial: int) -> None:
         key = f"pbs-{trial}"
@@ -381,7 +388,7 @@ def workload_trial(
     if check_linearizability:
         res = check_linearizable(c.history, "kv", timeout=20.0)
         row["linearizable"] = res.ok
-    lat = np.array([op.ret - op.call for op in c.operations if op.ok])
+    lat = np.array([op.ret - op.call for op in c.operations if op.ok and op.ret is not None])  # ok: ret is set
     row.update({
         "ops": len(ops),
         "ok_ops": int(sum(op.ok for op in ops)),
@@ -604,9 +611,10 @@ def anomaly_scenario(name: str = "sloppy-lost-update", consistency: str = "quoru
     cfg = VestaConfig(n=5, **opts)
     sim = Simulator(cfg.make_node, 5, check_int("seed", seed, 0), latency=(5.0, 15.0), trace=True)
     key = "x"
-    pref = cfg.preference(key, cfg.members)
+    members = _members(cfg)
+    pref = cfg.preference(key, members)
     reps, others = pref[:3], pref[3:]
-    cl = _ScriptClient(sim, cfg.members)
+    cl = _ScriptClient(sim, members)
     sim.run_for(400.0)  # Raft: let groups form (quorum: idle)
     cl.run(0, reps[0] if consistency == "raft" else others[0], "put", key, "a;")
     sim.run_for(100.0)

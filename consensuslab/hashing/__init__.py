@@ -1,8 +1,8 @@
-"""Consistent hashing: seven placement algorithms behind one interface, and their metrics.
+"""Consistent hashing: eight placement algorithms behind one interface, and their metrics.
 
 Every algorithm is an immutable object built from node names (and weights where supported)::
 
-    algo = Ring(["a", "b", "c"])            # or Jump, Rendezvous, Maglev, MultiProbe, ...
+    algo = Ring(["a", "b", "c"])            # or Jump, Rendezvous, Maglev, MultiProbe, AnchorHash, ...
     algo.assign(keys)                       # node index per key
     algo.assign(keys, replicas=2)           # (len(keys), 2) preference lists, distinct nodes
     algo.with_node("d"); algo.without_node("a")   # new objects
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from consensuslab._validate import check_choice, describe
+from consensuslab.hashing.anchor import AnchorHash
 from consensuslab.hashing.base import PlacementAlgorithm
 from consensuslab.hashing.bounded import BoundedLoad
 from consensuslab.hashing.jump import Jump, jump_hash
@@ -33,11 +34,12 @@ from consensuslab.hashing.metrics import (
 )
 from consensuslab.hashing.multiprobe import MultiProbe
 from consensuslab.hashing.rendezvous import Rendezvous
-from consensuslab.hashing.ring import Ring
+from consensuslab.hashing.ring import Ring, RingMode
 from consensuslab.hashing.study import study
 
 __all__ = [
     "ALGORITHMS",
+    "AnchorHash",
     "BoundedLoad",
     "Jump",
     "Maglev",
@@ -66,6 +68,7 @@ ALGORITHMS: dict[str, type[PlacementAlgorithm]] = {
     "maglev": Maglev,
     "multiprobe": MultiProbe,
     "bounded": BoundedLoad,
+    "anchor": AnchorHash,
 }
 
 
@@ -74,13 +77,13 @@ def make(algorithm: str, nodes: Sequence[str], **options: Any) -> PlacementAlgor
 
     Parameters
     ----------
-    algorithm : {"ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"}
+    algorithm : {"ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded", "anchor"}
         Algorithm name (``"ketama"`` and ``"uhashring"`` are shortcuts for
-        ``Ring(..., mode=...)``; ``"hrw"`` for rendezvous, ``"bounded-load"`` for bounded).
+        ``Ring(..., mode=...)``; ``"hrw"`` for rendezvous, ``"bounded-load"`` for bounded, ``"anchorhash"`` for anchor).
     nodes : sequence of str
         Node names.
     **options
-        Passed to the class (``weights``, ``vnodes``, ``table_size``, ``probes``, ``c``...).
+        Passed to the class (``weights``, ``vnodes``, ``table_size``, ``probes``, ``c``, ``capacity``...).
 
     Returns
     -------
@@ -94,9 +97,11 @@ def make(algorithm: str, nodes: Sequence[str], **options: Any) -> PlacementAlgor
     if not isinstance(algorithm, str):
         raise TypeError(f"`algorithm` must be a str; got {describe(algorithm)}.")
     name = algorithm.lower()
-    aliases = {"hrw": "rendezvous", "bounded-load": "bounded", "boundedload": "bounded", "multi-probe": "multiprobe"}
+    aliases = {"hrw": "rendezvous", "bounded-load": "bounded", "boundedload": "bounded", "multi-probe": "multiprobe",
+               "anchorhash": "anchor"}
     name = aliases.get(name, name)
     if name in ("ketama", "uhashring"):
-        return Ring(nodes, mode=name, **options)  # type: ignore[arg-type]
+        mode: RingMode = "ketama" if name == "ketama" else "uhashring"
+        return Ring(nodes, mode=mode, **options)
     check_choice("algorithm", name, list(ALGORITHMS) + ["ketama", "uhashring"])
     return ALGORITHMS[name](nodes, **options)

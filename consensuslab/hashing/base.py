@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -47,8 +48,7 @@ def check_nodes(nodes: Any) -> tuple[str, ...]:
         if name == "":
             raise ValueError("`nodes` must not contain an empty node name; got ''.")
     if len(set(names)) != len(names):
-        seen: set[str] = set()
-        dups = sorted({n for n in names if n in seen or seen.add(n)})  # type: ignore[func-returns-value]
+        dups = sorted(n for n, count in Counter(names).items() if count > 1)
         raise ValueError(f"`nodes` must be distinct; got duplicate name(s) {dups}.")
     return names
 
@@ -66,18 +66,18 @@ def check_weights(weights: Any, names: tuple[str, ...]) -> tuple[float, ...]:
         raise TypeError(f"`weights` must be a sequence of numbers or a mapping; got {describe(weights)}.")
     if len(weights) != len(names):
         raise ValueError(f"`weights` must have one entry per node ({len(names)}); got {len(weights)}.")
-    out = []
+    out: list[float] = []
     for w in weights:
         if isinstance(w, bool) or not isinstance(w, numbers.Real):
             raise TypeError(f"`weights` must hold numbers > 0; got {describe(w)}.")
         if not math.isfinite(float(w)) or float(w) <= 0:
             raise ValueError(f"`weights` must hold finite numbers > 0; got {float(w)}.")
-        out.append(w)
+        out.append(cast(float, w))  # kept as given (an int weight stays an int)
     return tuple(out)
 
 
 def first_distinct(
-    candidate: Callable[[IntArray, int], IntArray],
+    candidate: Callable[[IntArray, int], npt.NDArray[np.integer[Any]]],
     n_rows: int,
     k: int,
     max_steps: int,
@@ -133,6 +133,8 @@ class PlacementAlgorithm:
 
     nodes: tuple[str, ...]
     weights: tuple[float, ...]
+    #: derived lookup tables, built on first use (e.g. the ring's preference tables)
+    _cache: dict[Any, Any]
 
     def __init__(self, nodes: Sequence[str], weights: Sequence[float] | Mapping[str, float] | None = None) -> None:
         names = check_nodes(nodes)
@@ -236,7 +238,7 @@ class PlacementAlgorithm:
     def _assign_replicas(self, h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.intp]:
         raise NotImplementedError
 
-    def node_names(self, indices: npt.ArrayLike) -> npt.NDArray[np.str_]:
+    def node_names(self, indices: npt.ArrayLike) -> npt.NDArray[np.object_]:
         """Map node indices (as returned by :meth:`assign`) to node names."""
         return np.asarray(self.nodes, dtype=object)[np.asarray(indices)]
 

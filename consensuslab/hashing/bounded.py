@@ -66,6 +66,11 @@ class BoundedLoad(PlacementAlgorithm):
     name = "bounded"
     supports_weights = True
 
+    c: float
+    vnodes: int
+    #: the underlying ring with virtual nodes
+    ring: Ring
+
     def __init__(
         self,
         nodes: Sequence[str],
@@ -126,5 +131,5 @@ class BoundedLoad(PlacementAlgorithm):
         point = self._place(h)[1]
         return self.ring.preference_table(k)[point].astype(np.intp)
 
-    def memory_bytes(self) -> int:  # noqa: D102
+    def memory_bytes(self) -> int:
         return self.ring.memory_bytes()

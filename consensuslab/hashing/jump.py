@@ -41,7 +41,13 @@ import numpy as np
 import numpy.typing as npt
 
 from consensuslab.hashing.base import PlacementAlgorithm
-from consensuslab.hashing.keys import KeyLike, _hash_uint64, as_key_array, fmix64, hash_keys
+from consensuslab.hashing.keys import (
+    KeyLike,
+    _seed_constant,
+    as_key_array,
+    fmix64,
+    hash_keys,
+)
 
 __all__ = ["Jump", "jump_hash"]
 
@@ -49,7 +55,15 @@ _LCG = np.uint64(2862933555777941757)
 _ONE = np.uint64(1)
 _S33 = np.uint64(33)
 _TWO31 = float(1 << 31)
-_CHUNK = 1 << 16
+# (key >> 33) | _MAGIC, read as a double, is 2**52 + (key >> 33) exactly; subtracting
+# _MAGIC_M1 = 2**52 - 1 leaves float(key >> 33) + 1 exactly (both are < 2**53).
+_MAGIC = np.uint64(0x4330000000000000)
+_MAGIC_M1 = float(2**52 - 1)
+#: keys per block (the working set, ~4 float64/uint64 arrays of this length, stays in L2/L3
+#: cache while the ~20 numpy calls per iteration stay cheap against the element work)
+_CHUNK = 1 << 17
+#: compact the live entries when at most this fraction of the block is still jumping
+_COMPACT = 0.5
 
 
 def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
@@ -73,50 +87,87 @@ def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
     >>> jump_hash(np.array([0, 1, 2**63], dtype=np.uint64), 10).tolist()
     [0, 6, 5]
     """
-    keys = np.asarray(keys, dtype=np.uint64)
-    out = np.empty(keys.shape[0], dtype=np.intp)
+    return _jump(np.asarray(keys, dtype=np.uint64), n, None)
+
+
+def _jump(keys: npt.NDArray[np.uint64], n: int, seed: np.uint64 | None) -> npt.NDArray[np.intp]:
+    """Blocked, vectorized jump hash; with ``seed``, keys are first hashed as by ``hash_keys``.
+
+    Per block, every iteration advances the entries still jumping in lockstep, in place, with
+    preallocated buffers (about 13 whole-array passes: the generator in uint64, ``(key >> 33) + 1``
+    to float64 by the 2**52 exponent trick, the divide and multiply in float64 exactly as the C
+    code rounds them, ``floor``, and the bookkeeping below). An entry whose ``j`` reaches ``n``
+    is finished: ``j`` only grows afterwards (``2**31 / ((key >> 33) + 1) >= 1``), so no mask
+    is needed -- ``best`` keeps the last ``b + 1`` seen below ``n``, which is the answer plus
+    one. Finished entries are dropped (gathering the live ones) only when at most half of the
+    block is still live, so the gathers cost about one pass per key in total.
+    """
+    total = keys.shape[0]
+    out = np.empty(total, dtype=np.intp)
     nf = float(n)
-    size = min(_CHUNK, keys.shape[0])
-    ubuf = np.empty(size, dtype=np.uint64)
-    ibuf = np.empty(size, dtype=np.int32)
-    jbuf = np.empty(size, dtype=np.float64)
-    tbuf = np.empty(size, dtype=np.float64)
-    gbuf = np.empty(size, dtype=bool)
-    for start in range(0, keys.shape[0], _CHUNK):
-        key = keys[start : start + _CHUNK].copy()
-        res = out[start : start + _CHUNK]
-        m = key.shape[0]
-        bp1 = np.ones(m, dtype=np.float64)  # b + 1 (b = 0 at entry)
-        best = np.ones(m, dtype=np.float64)  # last b + 1 that was < n + 1: the answer + 1
-        rows: npt.NDArray[np.intp] | None = None  # chunk row of each live entry (None: all)
+    size = min(_CHUNK, total)
+    kbuf = np.empty(size, dtype=np.uint64)  # generator state
+    ubuf = np.empty(size, dtype=np.uint64)  # (key >> 33) | magic, then j in float64
+    bbuf = np.empty(size, dtype=np.float64)  # b + 1
+    sbuf = np.empty(size, dtype=np.float64)  # best: answer + 1
+    gbuf = np.empty(size, dtype=bool)  # j < n: still jumping
+    rbuf = np.empty(size, dtype=np.float64)  # results of the block (answer + 1)
+    for start in range(0, total, _CHUNK):
+        src = keys[start : start + _CHUNK]
+        m = m0 = src.shape[0]
+        key, u, bp1, best, g = kbuf[:m], ubuf[:m], bbuf[:m], sbuf[:m], gbuf[:m]
+        j = u.view(np.float64)
+        if seed is not None:  # fused hash_keys for integer keys: fmix64(key + seed)
+            np.add(src, seed, out=key)
+            fmix64(key, out=key)
+            np.multiply(key, _LCG, out=key)
+        else:
+            np.multiply(src, _LCG, out=key)
+        # first step (b = 0, so b + 1 = 1 needs no multiply)
+        np.add(key, _ONE, out=key)
+        np.right_shift(key, _S33, out=u)
+        np.bitwise_or(u, _MAGIC, out=u)
+        np.subtract(j, _MAGIC_M1, out=j)
+        np.divide(_TWO31, j, out=j)
+        np.floor(j, out=bp1)
+        bp1 += 1.0
+        np.less(j, nf, out=g)
+        np.multiply(bp1, g, out=best)
+        np.maximum(best, 1.0, out=best)
+        alive = int(np.count_nonzero(g))
+        res = rbuf[:m0]
+        rows: npt.NDArray[np.intp] | None = None  # block row of each live entry (None: all)
         while True:
-            u, i, j, t, g = ubuf[:m], ibuf[:m], jbuf[:m], tbuf[:m], gbuf[:m]
-            np.multiply(key, _LCG, out=key)  # key = key * 2862933555777941757 + 1
-            np.add(key, _ONE, out=key)
-            np.right_shift(key, _S33, out=u)  # < 2**31: exact through int32 -> float64
-            np.copyto(i, u, casting="unsafe")
-            np.add(i, 1.0, out=j)
-            np.divide(_TWO31, j, out=j)
-            np.multiply(j, bp1, out=j)  # j = (b + 1) * (2**31 / ((key >> 33) + 1))
-            np.floor(j, out=bp1)
-            bp1 += 1.0
-            # An entry with j >= n is finished. Since 2**31 / (r + 1) >= 1, its j stays >= n on
-            # later iterations, so no mask is needed: the answer is the last b + 1 <= n.
-            np.less(j, nf, out=g)
-            np.multiply(bp1, g, out=t)
-            np.maximum(best, t, out=best)
-            alive = int(np.count_nonzero(g))
-            if 2 * alive <= m:  # compact when half the entries are finished
+            if alive <= _COMPACT * m:
                 if rows is None:
-                    res[:] = best - 1.0
+                    np.copyto(res, best)
                 else:
-                    res[rows] = best - 1.0
+                    res[rows] = best
                 if alive == 0:
                     break
                 idx = np.flatnonzero(g)
                 rows = idx if rows is None else rows[idx]
-                key, bp1, best = key[idx], bp1[idx], best[idx]
                 m = alive
+                np.take(key, idx, out=kbuf[:m])
+                np.take(bp1, idx, out=bbuf[:m])
+                key, u, bp1, best, g = kbuf[:m], ubuf[:m], bbuf[:m], sbuf[:m], gbuf[:m]
+                j = u.view(np.float64)
+                np.copyto(best, bp1)  # a live entry's best is its current b + 1
+            np.multiply(key, _LCG, out=key)  # key = key * 2862933555777941757 + 1
+            np.add(key, _ONE, out=key)
+            np.right_shift(key, _S33, out=u)
+            np.bitwise_or(u, _MAGIC, out=u)
+            np.subtract(j, _MAGIC_M1, out=j)  # (key >> 33) + 1
+            np.divide(_TWO31, j, out=j)
+            np.multiply(j, bp1, out=j)  # j = (b + 1) * (2**31 / ((key >> 33) + 1))
+            np.floor(j, out=bp1)
+            bp1 += 1.0
+            np.less(j, nf, out=g)
+            np.multiply(bp1, g, out=j)  # j is no longer needed: reuse its buffer
+            np.maximum(best, j, out=best)
+            alive = int(np.count_nonzero(g))
+        res -= 1.0
+        out[start : start + m0] = res
     return out
 
 
@@ -141,6 +192,8 @@ class Jump(PlacementAlgorithm):
 
     name = "jump"
 
+    hash_keys: bool
+
     def __init__(self, nodes: Sequence[str], hash_keys: bool = True) -> None:
         super().__init__(nodes)
         if not isinstance(hash_keys, bool):
@@ -150,13 +203,26 @@ class Jump(PlacementAlgorithm):
     def _options(self) -> dict[str, Any]:
         return {} if self.hash_keys else {"hash_keys": False}
 
-    def hash(self, keys: KeyLike) -> npt.NDArray[np.uint64]:  # noqa: D102
+    def hash(self, keys: KeyLike) -> npt.NDArray[np.uint64]:
         if self.hash_keys:
             return hash_keys(keys)
         arr = as_key_array(keys)
         return arr if isinstance(arr, np.ndarray) else hash_keys(arr)
 
-    def without_node(self, name: str) -> "Jump":
+    def assign(self, keys: KeyLike, replicas: int | None = None) -> npt.NDArray[np.intp]:
+        """Place keys on nodes (see :meth:`PlacementAlgorithm.assign`).
+
+        Integer keys are hashed block by block inside the jump loop (the same
+        :func:`~consensuslab.hashing.keys.hash_keys` value, without a separate pass).
+        """
+        if replicas is None and self.hash_keys:
+            arr = as_key_array(keys)
+            if isinstance(arr, np.ndarray):
+                return _jump(arr, len(self.nodes), _seed_constant(0))
+            return super().assign(arr)
+        return super().assign(keys, replicas)
+
+    def without_node(self, name: str) -> Jump:
         """A new object without ``name``; the last node takes over its bucket number."""
         if name not in self.nodes:
             raise ValueError(f"`name` must be one of the nodes; got {name!r}.")
@@ -185,5 +251,5 @@ class Jump(PlacementAlgorithm):
             remaining[rows, slot] = remaining[:, n - level - 1]
         return out
 
-    def memory_bytes(self) -> int:  # noqa: D102
+    def memory_bytes(self) -> int:
         return 0

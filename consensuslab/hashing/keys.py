@@ -31,14 +31,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["KeyLike", "hash_keys", "fmix64", "hash_bytes_scalar", "md5_digests", "as_key_array"]
+__all__ = ["KeyLike", "as_key_array", "fmix64", "hash_bytes_scalar", "hash_keys", "md5_digests"]
 
-KeyLike = Union[npt.NDArray[np.integer], Sequence[str], Sequence[bytes], Sequence[int]]
+KeyLike = npt.NDArray[np.integer] | Sequence[str] | Sequence[bytes] | Sequence[int]
 
 _U64 = np.uint64
 _M64 = (1 << 64) - 1
@@ -148,6 +148,7 @@ def _join_strings(keys: Sequence[Any]) -> tuple[bytes, npt.NDArray[np.int64]]:
     """Concatenate the UTF-8 bytes of ``keys`` and return ``(buffer, lengths)``."""
     n = len(keys)
     first = keys[0]
+    parts: Sequence[bytes]
     if isinstance(first, str):
         try:
             joined = "\0".join(keys)

@@ -123,6 +123,11 @@ class Maglev(PlacementAlgorithm):
     name = "maglev"
     supports_weights = True
 
+    table_size: int
+    #: node index per table slot
+    table: npt.NDArray[np.signedinteger[Any]]
+    _m: np.uint64
+
     def __init__(
         self,
         nodes: Sequence[str],
@@ -187,5 +192,5 @@ class Maglev(PlacementAlgorithm):
         """Fraction of table slots (hence of the hash space) per node."""
         return np.bincount(self.table, minlength=len(self.nodes)) / self.table_size
 
-    def memory_bytes(self) -> int:  # noqa: D102
+    def memory_bytes(self) -> int:
         return int(self.table.nbytes)

@@ -32,8 +32,8 @@ from consensuslab.hashing.base import PlacementAlgorithm
 from consensuslab.hashing.keys import KeyLike
 
 __all__ = [
-    "loads",
     "balance",
+    "loads",
     "movement",
     "ring_cv_theory",
     "ring_peak_to_mean_theory",

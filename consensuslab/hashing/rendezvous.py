@@ -50,6 +50,10 @@ class Rendezvous(PlacementAlgorithm):
     name = "rendezvous"
     supports_weights = True
 
+    #: per-node hash seed
+    node_seeds: npt.NDArray[np.uint64]
+    _w: npt.NDArray[np.float64]
+
     def __init__(
         self, nodes: Sequence[str], weights: Sequence[float] | Mapping[str, float] | None = None
     ) -> None:
@@ -83,5 +87,5 @@ class Rendezvous(PlacementAlgorithm):
             out[s : s + step] = np.take_along_axis(top, order, axis=1)[:, :k]
         return out
 
-    def memory_bytes(self) -> int:  # noqa: D102
+    def memory_bytes(self) -> int:
         return int(self.node_seeds.nbytes + self._w.nbytes)

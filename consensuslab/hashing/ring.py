@@ -48,7 +48,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from consensuslab._validate import check_choice, check_int, describe
+from consensuslab._validate import check_choice, check_int
 from consensuslab.hashing.base import PlacementAlgorithm, first_distinct
 from consensuslab.hashing.keys import KeyLike, hash_keys, md5_digests
 
@@ -109,6 +109,22 @@ class Ring(PlacementAlgorithm):
 
     name = "ring"
     supports_weights = True
+
+    vnodes: int
+    mode: RingMode
+    replicas_per_label: int
+    #: sorted ring points (ketama: 32-bit values; uhashring: the top 64 of 128 bits)
+    points: npt.NDArray[np.uint64]
+    #: uhashring mode: the low 64 bits of each 128-bit point (else None)
+    points_lo: npt.NDArray[np.uint64] | None
+    #: node index of each point
+    owners: npt.NDArray[np.int32]
+    #: width of the ring in bits (64, or 32 for ketama)
+    bits: int
+    _shift: np.uint64
+    _table: npt.NDArray[np.signedinteger[Any]]
+    _first_after: npt.NDArray[np.intp]
+    _mixed: npt.NDArray[np.bool_]
 
     def __init__(
         self,
@@ -224,7 +240,9 @@ class Ring(PlacementAlgorithm):
             left = np.searchsorted(self.points, h, side="left")
             tie = np.flatnonzero(left != pos)
             if tie.size:  # equal top 64 bits: compare the full 128-bit values (vanishingly rare)
-                full = [(int(a) << 64) | int(b) for a, b in zip(self.points.tolist(), self.points_lo.tolist())]
+                points_lo = self.points_lo
+                assert points_lo is not None  # a 128-bit key hash implies 128-bit points (uhashring)
+                full = [(int(a) << 64) | int(b) for a, b in zip(self.points.tolist(), points_lo.tolist())]
                 for t in tie.tolist():
                     pos[t] = bisect.bisect_right(full, (int(h[t]) << 64) | int(lo[t]))
         pos[pos == p] = 0
@@ -267,7 +285,7 @@ class Ring(PlacementAlgorithm):
             p = self.points.shape[0]
             owners = self.owners
 
-            def candidate(rows: npt.NDArray[np.intp], step: int) -> npt.NDArray[np.intp]:
+            def candidate(rows: npt.NDArray[np.intp], step: int) -> npt.NDArray[np.int32]:
                 idx = rows + step
                 idx[idx >= p] -= p
                 return owners[idx]
@@ -275,7 +293,7 @@ class Ring(PlacementAlgorithm):
             self._cache[key] = first_distinct(candidate, p, k, p).astype(np.int32)
         return self._cache[key]
 
-    def assign(self, keys: KeyLike, replicas: int | None = None) -> npt.NDArray[np.intp]:  # noqa: D102
+    def assign(self, keys: KeyLike, replicas: int | None = None) -> npt.NDArray[np.intp]:
         if replicas is not None:
             replicas = check_int("replicas", replicas, 1, len(self.nodes))
             present = np.unique(self.owners).shape[0]
@@ -303,6 +321,6 @@ class Ring(PlacementAlgorithm):
         out = np.bincount(self.owners, weights=arcs, minlength=len(self.nodes))
         return out / out.sum()
 
-    def memory_bytes(self) -> int:  # noqa: D102
+    def memory_bytes(self) -> int:
         total = self.points.nbytes + self.owners.nbytes + self._table.nbytes
         return int(total + (0 if self.points_lo is None else self.points_lo.nbytes))

@@ -29,7 +29,7 @@ from consensuslab.hashing.metrics import (
     ring_share_quantiles_theory,
 )
 
-__all__ = ["study", "build", "balance_vs_vnodes", "compare_algorithms", "node_names"]
+__all__ = ["balance_vs_vnodes", "build", "compare_algorithms", "node_names", "study"]
 
 _WEIGHTED = {"ring", "rendezvous", "maglev", "bounded"}
 
@@ -155,7 +155,7 @@ def balance_vs_vnodes(
 
 
 def compare_algorithms(
-    algorithms: Sequence[str] = ("ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"),
+    algorithms: Sequence[str] = ("ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded", "anchor"),
     n_nodes: int = 50,
     n_keys: int = 200_000,
     vnodes: int = 100,

@@ -10,7 +10,7 @@ import numpy.typing as npt
 import pandas as pd
 from matplotlib.axes import Axes
 
-__all__ = ["ring_diagram", "load_bars", "balance_vs_vnodes_plot", "movement_bars"]
+__all__ = ["balance_vs_vnodes_plot", "load_bars", "movement_bars", "ring_diagram"]
 
 
 def _ax(ax: Axes | None, figsize: tuple[float, float] = (6, 4)) -> Axes:

@@ -14,6 +14,7 @@ Figure 8 replay side by side. All functions take data and an optional ``ax``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -153,9 +154,9 @@ def figure8_panels(states: Sequence, axes: Sequence[Axes] | None = None) -> Figu
     """One :func:`log_grid` per stage of a Figure 8 replay (``ClusterState`` objects)."""
     k = len(states)
     if axes is None:
-        fig, axes = plt.subplots(1, k, figsize=(2.9 * k, 2.9), squeeze=False)
-        axes = list(axes[0])
-    fig = axes[0].figure
+        _, grid = plt.subplots(1, k, figsize=(2.9 * k, 2.9), squeeze=False)
+        axes = list(grid[0])
+    fig = cast("Figure", axes[0].figure)  # a SubFigure has no tight_layout: the axes must be a Figure's
     width = max((len(log) for st in states for log in st.logs), default=1)
     for ax, st in zip(axes, states):
         log_grid(st.logs, st.commit, ax=ax, roles=st.roles, title=f"({st.label}) t={st.time:.0f} ms")

@@ -125,7 +125,7 @@ def latency_hist(samples: Mapping[str, np.ndarray], ax: Axes | None = None, bins
     hi = max(float(np.quantile(s, 0.99)) for s in samples.values())
     edges = np.linspace(0, hi, bins + 1)
     for name, s in samples.items():
-        ax.hist(np.clip(s, 0, hi), bins=edges, density=True, histtype="step", lw=1.5, label=name)
+        ax.hist(np.clip(s, 0, hi), bins=edges.tolist(), density=True, histtype="step", lw=1.5, label=name)
     ax.set_xlabel("one-way delay (ms)")
     ax.set_ylabel("density")
     if log:

@@ -243,23 +243,28 @@ class Quorum:
 
     def is_quorum(self, members: Collection[int]) -> bool:
         """True if the acceptors in ``members`` form a quorum."""
-        if self.size is not None:
-            return len(members) >= self.size
+        size = self.size
+        if size is not None:
+            return len(members) >= size
+        system = self.system
+        assert system is not None  # exactly one of size/system is set (checked in __init__)
         alive = np.zeros(self.n, dtype=bool)
         alive[list(members)] = True
-        return bool(np.asarray(self.system.is_quorum(alive)).all())
+        return bool(np.asarray(system.is_quorum(alive)).all())
 
     def is_quorum_states(self, states: np.ndarray) -> np.ndarray:
         """Vectorized quorum test over a ``(m, n)`` bool matrix of alive patterns."""
         if self.size is not None:
             return states.sum(axis=1) >= self.size
+        system = self.system
+        assert system is not None  # exactly one of size/system is set (checked in __init__)
         try:
-            out = np.asarray(self.system.is_quorum(states), dtype=bool)
+            out = np.asarray(system.is_quorum(states), dtype=np.bool_)
             if out.shape == (len(states),):
                 return out
         except Exception:  # a system that only takes one vector: fall back to a loop
             pass
-        return np.fromiter((bool(np.asarray(self.system.is_quorum(s)).all()) for s in states), bool, len(states))
+        return np.fromiter((bool(np.asarray(system.is_quorum(s)).all()) for s in states), bool, len(states))
 
     def __repr__(self) -> str:
         return f"{self.size} of {self.n}" if self.size is not None else repr(self.system)
@@ -291,10 +296,11 @@ def quorums_intersect(q1: Quorum, q2: Quorum) -> bool:
     try:  # the quorum package's check (minimal quorums of one side vs the other)
         from consensuslab.quorum import QuorumSystem, Threshold, intersecting  # noqa: PLC0415
     except ImportError:  # pragma: no cover - the package is part of consensuslab
-        intersecting = None
-    if intersecting is not None:
-        a = q1.system if q1.system is not None else Threshold(q1.n, q1.size)
-        b = q2.system if q2.system is not None else Threshold(q2.n, q2.size)
+        pass
+    else:
+        # exactly one of size/system is set: a size becomes the equivalent threshold system
+        a = q1.system if q1.size is None else Threshold(q1.n, q1.size)
+        b = q2.system if q2.size is None else Threshold(q2.n, q2.size)
         if isinstance(a, QuorumSystem) and isinstance(b, QuorumSystem):
             return bool(intersecting(a, b))
     n = q1.n
@@ -428,7 +434,9 @@ class PaxosConfig(ProtocolConfig):
     def value_of(self, node: NodeId) -> Any:
         """The value proposer ``node`` proposes on its own (None if it is not a proposer)."""
         if node in self.proposers:
-            return self.values[self.proposers.index(node)]  # type: ignore[index]
+            values = self.values
+            assert values is not None  # __post_init__ fills in the default values
+            return values[self.proposers.index(node)]
         return None
 
     def start_of(self, node: NodeId) -> float:
@@ -464,9 +472,10 @@ class PaxosConfig(ProtocolConfig):
         from consensuslab.sim.simulator import Simulator  # noqa: PLC0415
 
         sim = Simulator(self.make_node, self.n, seed, latency=latency, loss=loss, duplicate=duplicate, trace=trace)
-        sim.monitor = self.monitor()  # type: ignore[attr-defined]
+        monitor = self.monitor()
+        sim.monitor = monitor  # type: ignore[attr-defined]  # an extra attribute, documented above
         if check:
-            sim.step_hooks.append(sim.monitor.observe)  # type: ignore[attr-defined]
+            sim.step_hooks.append(monitor.observe)
         return sim
 
 
@@ -479,6 +488,9 @@ class Loopback:
 
     id: NodeId
     _local: deque[tuple[NodeId, Any]]
+    # provided by Node, the class this mixin is combined with
+    send: Callable[[NodeId, Any], None]
+    broadcast: Callable[[Any], None]
 
     def _dispatch(self, src: NodeId, msg: Any) -> None:  # pragma: no cover - interface
         raise NotImplementedError
@@ -487,10 +499,10 @@ class Loopback:
         if dst == self.id:
             self._local.append((self.id, msg))  # own acceptor/learner: no network hop
         else:
-            self.send(dst, msg)  # type: ignore[attr-defined]
+            self.send(dst, msg)
 
     def _to_all(self, msg: Any) -> None:
-        self.broadcast(msg)  # type: ignore[attr-defined]
+        self.broadcast(msg)
         self._local.append((self.id, msg))
 
     def _drain(self) -> None:

@@ -65,7 +65,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -73,6 +73,9 @@ from consensuslab._validate import check_float, check_int, check_range_pair, des
 from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.protocols.kv import NOOP, ClientRequest, ClientResponse, Command, KVStore
 from consensuslab.sim.node import Node, NodeId
+
+if TYPE_CHECKING:
+    from consensuslab.protocols.raft_monitor import RaftMonitor
 
 __all__ = [
     "Term",
@@ -1051,7 +1054,13 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
                 figure8_rule=figure8_rule)
     sim = c.sim
     states: list[ClusterState] = []
-    node = sim.nodes
+    nodes = cast("list[RaftNode | None]", sim.nodes)  # a "raft" cluster builds RaftNodes
+
+    def node(i: NodeId) -> RaftNode:
+        nd = nodes[i]
+        if nd is None:
+            raise RaftError(f"figure8_replay: S{i + 1} is down")
+        return nd
 
     def until(pred: Any, what: str) -> None:
         if not sim.run_until(pred, timeout=1000.0):
@@ -1059,16 +1068,16 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
 
     try:
         invoke(sim, 4, "campaign")  # term 1: S5 leads and replicates index 1 everywhere
-        until(lambda: all(nd.commit_index >= 1 for nd in node), "index 1 committed")
+        until(lambda: all(node(i).commit_index >= 1 for i in sim.ids), "index 1 committed")
         states.append(cluster_state(sim, "start", "S5 led term 1; index 1 is committed everywhere"))
         invoke(sim, 0, "campaign")  # (a)
-        until(lambda: node[0].role is _LEADER and node[0].term == 2, "S1 elected in term 2")
+        until(lambda: node(0).role is _LEADER and node(0).term == 2, "S1 elected in term 2")
         sim.partition([0, 1], [2, 3, 4])  # its AppendEntries reach S2 only
-        until(lambda: node[1].last_log_index == 2, "S2 receiving index 2")
+        until(lambda: node(1).last_log_index == 2, "S2 receiving index 2")
         states.append(cluster_state(sim, "a", "S1 leads term 2; index 2 reaches only S2"))
         sim.crash(0)  # (b)
         invoke(sim, 4, "campaign")
-        until(lambda: node[4].role is _LEADER and node[4].term == 3, "S5 elected in term 3")
+        until(lambda: node(4).role is _LEADER and node(4).term == 3, "S5 elected in term 3")
         sim.partition([4], [0, 1], [2, 3])  # its new index 2 stays on S5
         sim.run_for(20.0)
         states.append(cluster_state(sim, "b", "S1 crashed; S5 elected in term 3 (S3, S4, S5), "
@@ -1079,9 +1088,9 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
         invoke(sim, 0, "campaign")  # term 3: S3, S4 already voted for S5 -> no majority
         sim.run_for(20.0)
         invoke(sim, 0, "campaign")  # term 4: votes of S2, S3, S4
-        until(lambda: node[0].role is _LEADER and node[0].term == 4, "S1 elected in term 4")
+        until(lambda: node(0).role is _LEADER and node(0).term == 4, "S1 elected in term 4")
         sim.cut_link(0, 3)  # S4 gets nothing
-        until(lambda: node[0].match_index[2] == 2 and node[0].match_index[1] == 3,
+        until(lambda: node(0).match_index[2] == 2 and node(0).match_index[1] == 3,
               "index 2 on S3 and index 3 on S2")
         if branch == "d":
             sim.isolate(0)  # the term-4 entry must not reach S3
@@ -1094,12 +1103,12 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
             invoke(sim, 4, "campaign")  # term 4: everyone already voted for S1
             sim.run_for(20.0)
             invoke(sim, 4, "campaign")  # term 5
-            until(lambda: node[4].role is _LEADER, "S5 elected")
-            until(lambda: all(nd is None or nd.commit_index >= 3 for nd in node), "S5's log committed")
-            states.append(cluster_state(sim, "d", f"S1 crashed; S5 elected in term {node[4].term} "
+            until(lambda: node(4).role is _LEADER, "S5 elected")
+            until(lambda: all(nd is None or nd.commit_index >= 3 for nd in nodes), "S5's log committed")
+            states.append(cluster_state(sim, "d", f"S1 crashed; S5 elected in term {node(4).term} "
                                                    "(S3, S4) overwrites index 2 everywhere"))
         else:
-            until(lambda: node[0].commit_index >= 3, "index 3 committed")
+            until(lambda: node(0).commit_index >= 3, "index 3 committed")
             states.append(cluster_state(sim, "c", "S5 crashed; S1 elected in term 4 replicates index 3 "
                                                    "(term 4) to a majority: indices 2-3 commit"))
             sim.crash(0)  # (e)
@@ -1205,9 +1214,9 @@ def fault_injection_run(
         "acknowledged": len(acked),
         "unknown outcome": len(ops) - len(acked),
         "elections won": int(leaders[["term"]].drop_duplicates().shape[0]),
-        "highest term": int(max(node.term for node in c.sim.nodes if node is not None)),
+        "highest term": int(max(cast("RaftNode", node).term for node in c.sim.nodes if node is not None)),
         "messages": int(c.messages_sent),
-        "steps checked": int(c.monitor.steps),
+        "steps checked": int(cast("RaftMonitor", c.monitor).steps),
         "safety violations": 0 if violation is None else 1,
         "linearizable": bool(check_linearizable(c.history, "kv").ok),
         "acked values applied everywhere": applied_everywhere,

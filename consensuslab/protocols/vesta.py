@@ -433,7 +433,9 @@ class VestaConfig(ProtocolConfig):
 
     def preferences(self, keys: Sequence[str], members: Sequence[int] | None = None) -> np.ndarray:
         """Vectorized: each key's ``N`` replicas (node ids), shape ``(len(keys), N)``."""
-        members = tuple(self.members if members is None else members)  # type: ignore[arg-type]
+        given = self.members if members is None else members
+        assert given is not None  # __post_init__ fills in the default members
+        members = tuple(given)
         rows = self.placement(members).assign(list(keys), replicas=self.replicas)
         return np.asarray(members)[rows]
 
@@ -556,7 +558,8 @@ class VestaNode(Node):
                 e: LogEntry = st[f"log.{i}"]
                 self.log.append(e)
                 if e.kind == "apply":
-                    self.store[e.key] = e.version  # type: ignore[assignment]
+                    assert e.version is not None  # an "apply" entry carries its version
+                    self.store[e.key] = e.version
                 else:
                     self.store.pop(e.key, None)
             for k, v in st.items():
@@ -760,6 +763,7 @@ class VestaNode(Node):
 
     def _on_write_ack(self, src: NodeId, m: WriteAck) -> None:
         op = self.ops.get(m.op)
+        # a "write" op always holds its version: no extra None test on this per-ack path
         if op is None or op.phase != "write" or op.answered or m.stamp != op.version.stamp:  # type: ignore[union-attr]
             return  # a late ack of an operation already answered or given up
         op.acks.add(src)

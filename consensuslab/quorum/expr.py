@@ -162,7 +162,7 @@ class And(Expr):
         return Or(tuple(c.dual() for c in self.children))
 
     def dnf(self, limit: int = 200_000) -> list[frozenset]:
-        terms = [frozenset()]
+        terms: list[frozenset] = [frozenset()]
         for c in self.children:
             sub = c.dnf(limit)
             terms = minimize(_check_size([a | b for a in terms for b in sub], limit))
@@ -239,7 +239,7 @@ class Choose(Expr):
         subs = [c.dnf(limit) for c in self.children]
         terms: list[frozenset] = []
         for combo in itertools.combinations(range(len(subs)), self.k):
-            part = [frozenset()]
+            part: list[frozenset] = [frozenset()]
             for i in combo:
                 part = [a | b for a in part for b in subs[i]]
                 _check_size(part, limit)

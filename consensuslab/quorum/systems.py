@@ -44,6 +44,7 @@ import math
 import numbers
 from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import numpy as np
 from scipy import stats
@@ -186,7 +187,8 @@ class QuorumSystem:
             raise ValueError(f"`{what}` must be 1-D or 2-D; got {arr.ndim}-D.")
         if arr.ndim > 1:
             raise TypeError(f"`{what}` as a 2-D array must have dtype bool; got {arr.dtype}.")
-        return _names_to_mask(self._nodes, self._index, list(alive), what)[None, :], True  # type: ignore[arg-type]
+        names = cast("Iterable[NodeName]", alive)  # a 1-D array-like that is not bool: node names
+        return _names_to_mask(self._nodes, self._index, list(names), what)[None, :], True
 
     def is_quorum(self, alive: object) -> bool | np.ndarray:
         """Does ``alive`` contain a quorum?
@@ -677,7 +679,9 @@ class Grid(QuorumSystem):
 
     def _evaluate(self, states: np.ndarray) -> np.ndarray:
         s = states.reshape(states.shape[0], self.rows, self.cols)
-        return s.all(axis=2).any(axis=1) & s.all(axis=1).any(axis=1)
+        # some row fully alive and some column fully alive, per state: (m,) bool (the function
+        # forms, because numpy's stubs type ndarray.all(axis=...) as "scalar | array")
+        return np.any(np.all(s, axis=2), axis=1) & np.any(np.all(s, axis=1), axis=1)
 
     def _availability_closed(self, p: np.ndarray) -> float | None:
         a = (1.0 - p).reshape(self.rows, self.cols)
@@ -954,7 +958,7 @@ class ReadWriteSystem(QuorumSystem):
         return reads, writes
 
     def _capacities(self, read_capacity: object, write_capacity: object) -> tuple[np.ndarray | None, np.ndarray | None]:
-        out = []
+        out: list[np.ndarray | None] = []
         for name, cap in (("read_capacity", read_capacity), ("write_capacity", write_capacity)):
             if cap is None:
                 out.append(None)
@@ -965,7 +969,7 @@ class ReadWriteSystem(QuorumSystem):
             out.append(arr)
         return out[0], out[1]
 
-    def strategy(  # type: ignore[override]
+    def strategy(
         self, read_fraction: float = 0.5, read_capacity: object = None, write_capacity: object = None
     ) -> Strategy:
         """Load-optimal strategy for a workload with the given read fraction.
@@ -995,7 +999,7 @@ class ReadWriteSystem(QuorumSystem):
     def _load_closed_rw(self, f: float) -> float | None:
         return None
 
-    def load(  # type: ignore[override]
+    def load(  # type: ignore[override]  # quoracle's signature: the read fraction comes first
         self,
         read_fraction: float = 0.5,
         method: str = "auto",
@@ -1015,7 +1019,7 @@ class ReadWriteSystem(QuorumSystem):
                 raise ValueError(f"`method` must not be 'closed' for {type(self).__name__}: it has no closed form.")
         return self.strategy(f, read_capacity, write_capacity).load
 
-    def capacity(  # type: ignore[override]
+    def capacity(  # type: ignore[override]  # as load(): the read fraction comes first
         self, read_fraction: float = 0.5, method: str = "auto", read_capacity: object = None, write_capacity: object = None
     ) -> float:
         """1 / :meth:`load`."""

@@ -231,6 +231,8 @@ class Simulator:
             self._drop(src, dst, msg, "partition")
             return
         link = self._links.get((src, dst)) if self._links else None
+        loss: float | None  # a link's None means "the default"; resolved to a float below
+        dup: float | None
         if link is None:
             sampler, loss, dup = self._latency, self.loss, self.duplicate
             if self._kind:
@@ -477,7 +479,7 @@ class Simulator:
 
 
 class _UnitUniform(Latency):
-    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+    def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         return rng.random(size)
 
     @property

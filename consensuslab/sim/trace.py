@@ -81,6 +81,7 @@ class Trace:
         early_drops = []
         for time, event, node, peer, kind, detail, mid in self.records:
             if event in ("send", "duplicate"):
+                assert mid is not None  # a send or duplicate record always carries its message id
                 rows[mid] = {"msg_id": mid, "src": node, "dst": peer, "kind": kind, "sent": time,
                              "delivered": float("nan"), "fate": "in flight", "msg": detail}
             elif event == "deliver" and mid in rows:

@@ -16,6 +16,7 @@ from typing import Any
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 
 from consensuslab.experiments.election import PAPER_DISK, PAPER_LATENCY, explore
 from consensuslab.plots.election import cdf_axes
@@ -34,6 +35,8 @@ class ElectionExplorer(Explorer):
     seed : int
         Root seed (the same settings always give the same curve).
     """
+
+    figure: Figure  # built in __init__ and redrawn in place: never None here
 
     def __init__(self, trials: int = 150, seed: int = 1) -> None:
         super().__init__()

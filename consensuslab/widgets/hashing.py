@@ -24,7 +24,7 @@ class HashExplorer(Explorer):
         super().__init__()
         style = {"description_width": "initial"}
         self.algorithm = widgets.Dropdown(
-            options=["ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"], value=algorithm,
+            options=["ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded", "anchor"], value=algorithm,
             description="algorithm", style=style)
         self.n_nodes = widgets.IntSlider(value=n_nodes, min=2, max=64, description="nodes",
                                          continuous_update=False, style=style)

@@ -15,7 +15,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from consensuslab.experiments.paxos import unsafe_explore
+from consensuslab.experiments.paxos import Violation, unsafe_explore
 from consensuslab.plots.paxos import walkthrough_chart
 from consensuslab.protocols.paxos import Walkthrough
 from consensuslab.widgets.base import Explorer
@@ -117,7 +117,7 @@ class FlexibleQuorumExplorer(Explorer):
         self.q2 = W.IntSlider(value=q2, min=1, max=n, description="|Q2|", continuous_update=False)
         self.runs = W.IntSlider(value=runs, min=5, max=400, step=5, description="runs", continuous_update=False)
         self.summary: dict[str, Any] = {}
-        self.violation = None
+        self.violation: Violation | None = None
         self.wire([self.q1, self.q2, self.runs])
         self.update()
 

@@ -30,6 +30,7 @@ class _Explorer(Explorer):
     """A quorum explorer: one figure (outside pyplot) redrawn in place, a summary table."""
 
     controls: list[widgets.Widget]
+    figure: Figure  # built in __init__ and redrawn in place: never None here
 
     def __init__(self) -> None:
         super().__init__()

@@ -41,6 +41,8 @@ class VestaExplorer(Explorer):
         Seed of every run.
     """
 
+    figure: Figure  # built in __init__ and redrawn in place: never None here
+
     def __init__(self, replicas: int = 3, r: int = 1, w: int = 1, profile: str = "LNKD-DISK",
                  fault_rate: float = 2.0, trials: int = 200, seed: int = 0) -> None:
         super().__init__()

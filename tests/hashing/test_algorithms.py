@@ -120,6 +120,20 @@ def test_jump_unhashed_mode_and_hashed_mode():
     assert jh.assign(keys).tolist() == [jump_c.hash(int(h), 37) for h in hash_keys(keys)]
 
 
+def test_jump_blocks_compaction_and_fused_hashing_match_c_extension():
+    """More keys than one block (jump._CHUNK), so block edges, compaction and the fused
+    hash_keys path are all exercised; bit-exact with the C reference key for key."""
+    keys = np.random.default_rng(3).integers(0, 2**64 - 1, 300_000, dtype=np.uint64)
+    for n in (1, 2, 100, 1000, 2**31 - 1):
+        j = Jump([f"n{i}" for i in range(n)]) if n <= 1000 else None
+        h = hash_keys(keys)
+        want = [jump_c.hash(k, n) for k in h.tolist()]
+        assert jump_hash(h, n).tolist() == want
+        if j is not None:
+            assert j.assign(keys).tolist() == want  # fused path (integer keys)
+            assert j.assign(keys.tolist()[:1000]).tolist() == want[:1000]  # list of ints
+
+
 @settings(max_examples=25, deadline=None)
 @given(names_st, st.sampled_from([11, 13, 31, 101]))
 def test_maglev_table_matches_pseudocode(names, m):
@@ -186,6 +200,38 @@ def test_multiprobe_matches_min_distance_oracle(names, keys, probes):
     assert prefs[:, 0].tolist() == want
 
 
+@settings(max_examples=25, deadline=None)
+@given(names_st, st.integers(1, 25))
+def test_multiprobe_exact_shares_match_quadrature_oracle(names, probes):
+    """share(g) = K * int_0^g S(x)^(K-1) dx, S(x) = sum_j max(g_j - x, 0), integrated numerically."""
+    from scipy.integrate import quad
+
+    mp = MultiProbe(names, probes=probes)
+    pts = sorted(hash_keys(list(names), seed=7).tolist())
+    owner = sorted(range(len(names)), key=lambda i: int(hash_keys([names[i]], seed=7)[0]))
+    n = len(pts)
+    gaps = [((pts[i] - pts[i - 1]) % 2**64 or (2**64 if n == 1 else 0)) / 2**64 for i in range(n)]
+
+    def surv(x):
+        return sum(max(g - x, 0.0) for g in gaps)
+
+    want = [0.0] * n
+    for i, g in enumerate(gaps):
+        brk = sorted(x for x in gaps if 0 < x < g)
+        want[owner[i]] = probes * quad(lambda x: surv(x) ** (probes - 1), 0, g, points=brk or None, limit=200)[0] if g else 0.0
+    assert mp.shares() == pytest.approx(want, abs=1e-9)
+    assert mp.shares().sum() == pytest.approx(1.0, abs=1e-12)
+
+
+def test_multiprobe_exact_shares_match_key_counts():
+    """The exact shares are the expected key fractions of assign() (binomial noise only)."""
+    mp = MultiProbe([f"node-{i}" for i in range(10)], probes=21)
+    m = 1_000_000
+    frac = np.bincount(mp.assign(np.arange(m)), minlength=10) / m
+    sd = np.sqrt(mp.shares() * (1 - mp.shares()) / m)
+    assert np.all(np.abs(frac - mp.shares()) < 5 * sd)
+
+
 def bounded_oracle(bl, keys):
     """Sequential insertion (Mirrokni et al. 2018): first non-full node clockwise."""
     ring = bl.ring
@@ -212,7 +258,7 @@ def test_bounded_load_equals_sequential_insertion(names, keys, c, vnodes):
     assert np.bincount(got, minlength=len(names)).max() <= math.ceil(c * len(keys) / len(names))
 
 
-@pytest.mark.parametrize("name", ["ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"])
+@pytest.mark.parametrize("name", ["ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded", "anchor"])
 def test_interface_replicas_distinct_and_primary_first(name):
     algo = make(name, [f"n{i}" for i in range(7)])
     keys = [f"k{i}" for i in range(3000)]
@@ -226,7 +272,7 @@ def test_interface_replicas_distinct_and_primary_first(name):
     assert algo.assign(np.array([], dtype=np.uint64)).shape == (0,)
 
 
-@pytest.mark.parametrize("name", ["ring", "jump", "rendezvous", "maglev", "multiprobe"])
+@pytest.mark.parametrize("name", ["ring", "jump", "rendezvous", "maglev", "multiprobe", "anchor"])
 def test_with_and_without_node_are_new_objects_and_consistent(name):
     algo = make(name, [f"n{i}" for i in range(10)])
     keys = np.arange(50_000)

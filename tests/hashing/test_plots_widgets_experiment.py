@@ -4,12 +4,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from consensuslab.hashing import Ring  # noqa: E402
-from consensuslab.hashing.study import balance_vs_vnodes, compare_algorithms  # noqa: E402
-from consensuslab.plots.hashing import balance_vs_vnodes_plot, load_bars, movement_bars, ring_diagram  # noqa: E402
-from consensuslab.widgets.hashing import HashExplorer  # noqa: E402
+from consensuslab.hashing import Ring
+from consensuslab.hashing.study import balance_vs_vnodes, compare_algorithms
+from consensuslab.plots.hashing import (
+    balance_vs_vnodes_plot,
+    load_bars,
+    movement_bars,
+    ring_diagram,
+)
+from consensuslab.widgets.hashing import HashExplorer
 
 
 def test_plots_return_axes_with_content():
@@ -35,10 +40,12 @@ def test_explorer_slider_changes_summary_and_figure():
 
 def test_compare_algorithms_table():
     df = compare_algorithms(n_nodes=8, n_keys=5000, vnodes=20)
-    assert set(df["algorithm"]) == {"ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded"}
+    assert set(df["algorithm"]) == {"ring", "jump", "rendezvous", "maglev", "multiprobe", "bounded", "anchor"}
     assert (df["keys_per_s"] > 0).all()
     assert abs(df.set_index("algorithm").loc["jump", "moved_on_join_over_ideal"] - 1.0) < 0.15
     assert df.set_index("algorithm").loc["jump", "memory_bytes"] == 0
+    anchor = df.set_index("algorithm").loc["anchor"]
+    assert abs(anchor["moved_on_join_over_ideal"] - 1.0) < 0.15 and abs(anchor["moved_on_leave_over_ideal"] - 1.0) < 0.15
 
 
 def test_experiment_quick_ids_match_reference_csv():
@@ -51,3 +58,4 @@ def test_experiment_quick_ids_match_reference_csv():
     assert set(res.measured) == set(ref["id"])
     assert res.measured["bounded_max_over_cap"] <= 1.0
     assert abs(res.measured["ring100_std"] - 0.10) < 0.02
+    assert abs(res.measured["multiprobe21_peak_to_mean"] - 21 / 20) < 0.01  # exact shares, 10^5 nodes

@@ -149,6 +149,18 @@ def split_vote_plot(model: pd.DataFrame, simulated: pd.DataFrame | None = None, 
     return ax
 
 
+def _log_time_axis(ax: Axes) -> None:
+    """Log x axis labelled at 1-2-5 steps in plain numbers; minor ticks drawn but not labelled
+    (matplotlib labels minor ticks of a narrow log range, and those labels overlap)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10.0, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_locator(LogLocator(base=10.0, subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0)))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def effect_cdf(df: pd.DataFrame, by: str, ax: Axes | None = None, log: bool = False, title: str | None = None) -> Axes:
     """CDFs of ``downtime`` grouped by column ``by`` (e.g. ``pre_vote`` or ``n``) and range."""
     if ax is None:
@@ -158,7 +170,7 @@ def effect_cdf(df: pd.DataFrame, by: str, ax: Axes | None = None, log: bool = Fa
         if xs.size:
             ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", label=f"{rng}, {by}={key}")
     if log:
-        ax.set_xscale("log")
+        _log_time_axis(ax)
     ax.set_xlabel("time without leader (ms)")
     ax.set_ylabel("cumulative fraction")
     ax.set_ylim(0, 1.02)

@@ -72,8 +72,13 @@ def plot_history(
     finite = pd.concat([frame["call"], frame["ret"].dropna()])
     t0 = float(finite.min()) if len(finite) else 0.0
     t1 = float(finite.max()) if len(finite) else 1.0
-    span = max(t1 - t0, 1e-9)
+    span = t1 - t0 if t1 > t0 else 1.0
     right = t1 + 0.08 * span
+    unknown_calls = frame.loc[frame["unknown"].astype(bool), "call"]
+    if len(unknown_calls):
+        # an unknown outcome runs (dashed) to the window's right edge; keep that edge well past
+        # the latest such call, so an operation called last is not a stub next to its call
+        right = max(right, float(unknown_calls.max()) + 0.3 * span)
     for rec in frame.itertuples(index=False):
         y = row[rec.client]
         end = right if rec.unknown else rec.ret
@@ -91,7 +96,7 @@ def plot_history(
         if not rec.unknown:
             ax.plot([end, end], [y - 0.15, y + 0.15], color=color, lw=1)
         if labels:
-            mid = (rec.call + (min(end, t1) if rec.unknown else end)) / 2
+            mid = (rec.call + end) / 2
             # the y axis is inverted (first client on top): y - 0.16 is just above the bar
             ax.text(mid, y - 0.16, rec.label, ha="center", va="bottom", fontsize=8)
     lin = frame[frame["order"] >= 0].sort_values("order")

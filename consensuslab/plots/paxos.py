@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import NullFormatter, ScalarFormatter
+from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from consensuslab.plots.sim import sequence_chart
 from consensuslab.stats import ecdf
@@ -37,6 +37,11 @@ def walkthrough_chart(messages: pd.DataFrame, names: Sequence[str] | None = None
         return ax
     ax = sequence_chart(messages, ax=ax, nodes=nodes, labels=dict(enumerate(names)), title=title)
     if "msg" in messages and messages["sent"].max() < 200:  # a hand-stepped run: time = actions
+        # whole steps from 0 to one past the last event, so an early frame is not a sliver
+        last = float(np.nanmax(messages[["sent", "delivered"]].to_numpy(dtype=float)))
+        bottom = max(last + 1.0, 3.0)
+        ax.set_ylim(bottom + 0.3, -0.3)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("step")
     return ax
 
@@ -73,13 +78,15 @@ def duel_figure(table: pd.DataFrame, k: int | None = None) -> Figure:
     return fig
 
 
-def messages_per_command(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
+def messages_per_command(summary: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
     """Stacked bars of messages per command by kind, steady state vs with a leader change.
 
-    ``summary`` has columns ``n``, ``leader_change`` and ``<Kind>_per_command``.
+    ``summary`` has columns ``n``, ``leader_change`` and ``<Kind>_per_command``. The y axis
+    leaves headroom above the tallest bar and the legend sits outside the axes, so neither
+    touches the bars. ``title`` is drawn above the axes when given.
     """
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 3.5))
+        _, ax = plt.subplots(figsize=(7.5, 3.5))
     kinds = [c for c in summary.columns if c.endswith("_per_command") and c not in ("per_command_no_heartbeat",)
              and c != "per_command"]
     labels = [f"n={int(r.n)}\n{'leader change' if r.leader_change else 'steady'}" for r in summary.itertuples()]
@@ -88,8 +95,13 @@ def messages_per_command(summary: pd.DataFrame, ax: Axes | None = None) -> Axes:
         vals = summary[kcol].fillna(0.0).to_numpy()
         ax.bar(labels, vals, bottom=bottom, label=kcol.removesuffix("_per_command"))
         bottom += vals
+    tallest = float(bottom.max()) if len(bottom) else 0.0
+    ax.set_ylim(0.0, 1.12 * tallest if tallest > 0 else 1.0)
     ax.set_ylabel("messages per command")
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, title="kind",
+              title_fontsize=7)
+    if title:
+        ax.set_title(title)
     return ax
 
 

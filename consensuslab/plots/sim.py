@@ -56,6 +56,8 @@ def sequence_chart(
     xpos = {n: i for i, n in enumerate(nodes)}
     times = [df["sent"].max(), df["delivered"].max()] + ([df["dropped"].max()] if "dropped" in df else [])
     t_end = float(np.nanmax(times)) if len(df) else 1.0
+    t_start = float(df["sent"].min()) if len(df) else 0.0
+    span = t_end - t_start if t_end > t_start else 1.0
     for n, x in xpos.items():
         ax.axvline(x, color="0.75", lw=1, zorder=0)
     kinds = list(dict.fromkeys(df["kind"]))
@@ -71,17 +73,29 @@ def sequence_chart(
             if label_messages:
                 ax.text((x0 + x1) / 2, (row.sent + row.delivered) / 2, row.kind, color=c,
                         fontsize=7, ha="center", va="bottom")
+        elif row.fate == "in flight":  # sent, not yet delivered: an open dashed arrow half-way
+            xm = x0 + 0.5 * (x1 - x0)
+            ax.annotate("", xy=(xm, row.sent + 0.05 * span), xytext=(x0, row.sent),
+                        arrowprops=dict(arrowstyle="->", color=c, lw=1.0, ls="--"))
+            if label_messages:
+                ax.text(xm, row.sent + 0.05 * span, row.kind, color=c, fontsize=7, ha="center", va="bottom",
+                        style="italic")
         else:
             dropped = getattr(row, "dropped", np.nan)
             in_flight = not pd.isna(dropped) and dropped > row.sent
-            end = dropped if in_flight else row.sent + 0.03 * t_end  # lost at send: a short stub
+            end = dropped if in_flight else row.sent + 0.03 * span  # lost at send: a short stub
             xm = x0 + (0.8 if in_flight else 0.25) * (x1 - x0)
             ax.plot([x0, xm], [row.sent, end], color=c, lw=1, ls="--")
             ax.plot([xm], [end], marker=_FATE_MARK.get(row.fate, "o"), color="crimson")
     ax.set_xticks(range(len(nodes)), [labels.get(n, str(n)) for n in nodes])
     ax.xaxis.tick_top()
     ax.set_xlim(-0.5, len(nodes) - 0.5)
-    ax.set_ylim(t_end * 1.05 + 1e-9, min(0.0, float(df["sent"].min()) if len(df) else 0.0))
+    # time runs down from the first send (a small margin above it; 0 if the chart starts near 0)
+    pad = 0.05 * span if t_end > t_start else 0.5  # a single instant still gets a visible range
+    top = t_start - pad
+    if t_start <= 0.0 or top < 0.0:
+        top = min(0.0, t_start)
+    ax.set_ylim(t_end + pad, top)
     ax.set_ylabel("time (ms)")
     if title:
         ax.set_title(title, pad=20)

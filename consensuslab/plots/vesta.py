@@ -23,59 +23,109 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> Axes:
     return ax
 
 
+def _spread(ys: np.ndarray, gap: float, lo: float, hi: float) -> np.ndarray:
+    """Move sorted label heights apart so neighbours are at least ``gap`` apart, within
+    ``[lo, hi]`` when they fit (a forward pass up, a backward pass down)."""
+    out = np.clip(np.asarray(ys, dtype=float), lo, hi)
+    for i in range(1, out.size):
+        out[i] = max(out[i], out[i - 1] + gap)
+    if out.size and out[-1] > hi:
+        out[-1] = max(hi, lo + gap * (out.size - 1))
+        for i in range(out.size - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
+
+
 def ring_preferences(config: Any, keys: Sequence[str], ax: Axes | None = None, members: Sequence[int] | None = None) -> Axes:
     """Keys on the hash circle (angle = 64-bit key hash), each labelled with its preference list.
+
+    Labels sit in two columns, right and left of the circle (a key goes to the side its point
+    is on), in the order of the points' heights and spaced so that they never overlap; a thin
+    leader line joins each label to its point.
 
     Parameters
     ----------
     config : VestaConfig
         Supplies the placement algorithm and ``N``.
     keys : sequence of str
-        Keys to draw (a dozen is readable).
+        Keys to draw (a dozen or two is readable).
     members : sequence of int, optional
         Ring members (default: the config's).
     """
     from consensuslab.hashing.keys import hash_keys
 
-    ax = _axes(ax, (6.5, 6.5))
+    ax = _axes(ax, (7.5, 6.5))
     members = tuple(config.members if members is None else members)
     prefs = config.preferences(list(keys), members)
     angle = hash_keys(list(keys)).astype(np.float64) / 2.0**64 * 2 * np.pi
     cmap = plt.get_cmap("tab10")
     theta = np.linspace(0, 2 * np.pi, 400)
     ax.plot(np.cos(theta), np.sin(theta), color="0.7", lw=1)
-    for k, a, row in zip(keys, angle, prefs):
-        x, y = np.cos(a), np.sin(a)
-        ax.plot([x], [y], "o", color=cmap(int(row[0]) % 10), ms=8)
-        ax.annotate(f"{k}: " + ",".join(f"n{j}" for j in row), (x, y), xytext=(1.28 * x, 1.18 * y),
-                    ha="center", va="center", fontsize=8, arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6})
+    gap = 0.2  # label spacing, data units (fontsize 8 on a 6.5-inch-high figure)
+    per_side = max(int(np.sum(np.cos(angle) >= 0)), int(np.sum(np.cos(angle) < 0)), 1)
+    half = max(1.25, gap * (per_side - 1) / 2 + 0.1)
+    for side in (1.0, -1.0):
+        idx = [j for j in range(len(keys)) if (np.cos(angle[j]) >= 0) == (side > 0)]
+        idx.sort(key=lambda j: np.sin(angle[j]))
+        ys = _spread(np.array([1.1 * np.sin(angle[j]) for j in idx]), gap, -half, half)
+        for j, ly in zip(idx, ys):
+            x, y = np.cos(angle[j]), np.sin(angle[j])
+            row = prefs[j]
+            ax.plot([x], [y], "o", color=cmap(int(row[0]) % 10), ms=8)
+            ax.annotate(f"{keys[j]}: " + ",".join(f"n{m}" for m in row), (x, y), xytext=(side * 1.35, ly),
+                        ha="left" if side > 0 else "right", va="center", fontsize=8,
+                        arrowprops={"arrowstyle": "-", "color": "0.6", "lw": 0.6, "shrinkA": 2, "shrinkB": 3})
     for m in members:
         ax.plot([], [], "o", color=cmap(m % 10), label=f"primary n{m}")
-    ax.set_xlim(-1.7, 1.7)
-    ax.set_ylim(-1.5, 1.5)
+    ax.set_xlim(-2.5, 2.5)
+    ax.set_ylim(-half - 0.15, half + 0.15)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=7, frameon=False)
     ax.set_title(f"Preference lists (N={config.replicas}, {config.algorithm})")
     return ax
 
 
 def staleness_vs_pbs(table: pd.DataFrame, ax: Axes | None = None) -> Axes:
-    """Simulated P(consistent read) (points, 95% Wilson bars) vs the PBS WARS prediction (lines)."""
-    ax = _axes(ax, (7, 4.2))
-    groups = table.groupby(["profile", "N", "R", "W"], sort=False) if "profile" in table else [(("", "", "", ""), table)]
-    for i, (key, df) in enumerate(groups):
-        color = plt.get_cmap("tab10")(i % 10)
-        label = f"{key[0]} N={key[1]} R={key[2]} W={key[3]}" if key[0] else "simulated"
+    """Simulated P(consistent read) (points, 95% Wilson bars) vs the PBS WARS prediction (lines).
+
+    Colour encodes the configuration ``(N, R, W)`` and marker and line style the latency
+    profile, so the legend has one entry per configuration, one per profile and two for
+    "PBS" / "simulated" (not one per curve); it sits outside the axes, right of the data.
+    """
+    from matplotlib.lines import Line2D
+
+    ax = _axes(ax, (8.5, 4.2))
+    if "profile" in table:
+        groups = list(table.groupby(["profile", "N", "R", "W"], sort=False))
+    else:
+        groups = [(("", "", "", ""), table)]
+    profiles = list(dict.fromkeys(k[0] for k, _ in groups))
+    configs = list(dict.fromkeys(tuple(k[1:]) for k, _ in groups))
+    markers, styles = "osD^v", ["-", "--", ":", "-."]
+    for key, df in groups:
+        color = plt.get_cmap("tab10")(configs.index(tuple(key[1:])) % 10)
+        pi = profiles.index(key[0])
         x = df["t"].to_numpy()
-        ax.plot(x, df["p_pbs"], "-", color=color, lw=1.5, label=f"PBS {label}")
-        ax.errorbar(x, df["p_sim"], yerr=[df["p_sim"] - df["lo"], df["hi"] - df["p_sim"]], fmt="o", color=color,
-                    ms=4, capsize=2, label=f"sim {label}")
+        ax.plot(x, df["p_pbs"], styles[pi % len(styles)], color=color, lw=1.5)
+        ax.errorbar(x, df["p_sim"], yerr=[df["p_sim"] - df["lo"], df["hi"] - df["p_sim"]],
+                    fmt=markers[pi % len(markers)], color=color, ms=4, capsize=2, mfc="white" if pi % 2 else color)
+    handles: list[Any] = [Line2D([], [], color="0.3", ls="-", label="PBS (WARS) prediction"),
+                          Line2D([], [], color="0.3", ls="", marker="o", label="simulated, 95% CI")]
+    if key[0]:
+        handles += [Line2D([], [], color=plt.get_cmap("tab10")(i % 10), lw=6, label=f"N={c[0]} R={c[1]} W={c[2]}")
+                    for i, c in enumerate(configs)]
+        if len(profiles) > 1:
+            handles += [Line2D([], [], color="0.3", ls=styles[i % len(styles)], marker=markers[i % len(markers)],
+                               mfc="white" if i % 2 else "0.3", label=p) for i, p in enumerate(profiles)]
+        else:
+            handles.append(Line2D([], [], ls="", label=f"profile {profiles[0]}"))
     ax.set_xscale("symlog", linthresh=1.0)
     ax.set_xlabel("time after commit t (ms)")
     ax.set_ylabel("P(consistent read)")
     ax.set_ylim(None, 1.01)
-    ax.legend(fontsize=7)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0,
+              frameon=False)
     ax.set_title("Staleness: VeSTA simulator vs PBS (WARS)")
     return ax
 

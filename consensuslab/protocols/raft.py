@@ -100,6 +100,10 @@ __all__ = [
     "roles_frame",
     "Figure8Replay",
     "figure8_replay",
+    "LeaderCrashRun",
+    "leader_crash_scenario",
+    "PartitionRepairRun",
+    "partition_repair_scenario",
     "FaultRun",
     "fault_injection_run",
 ]
@@ -1127,6 +1131,178 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
 
 
 @dataclass
+class LeaderCrashRun:
+    """Outcome of :func:`leader_crash_scenario`.
+
+    ``roles`` is the role timeline (:func:`roles_frame`), ``crashed`` the leaders crashed in
+    order, ``leaders`` maps each term that had a leader to that leader's id.
+    """
+
+    roles: Any
+    crashed: list[NodeId]
+    leaders: dict[int, NodeId]
+    cluster: Any
+
+
+def leader_crash_scenario(
+    n: int = 5,
+    seed: int = 1,
+    crashes: int = 2,
+    commands: int = 12,
+    latency: tuple[float, float] = (5.0, 15.0),
+    election_timeout: tuple[float, float] = (150.0, 300.0),
+    heartbeat: float = 50.0,
+) -> LeaderCrashRun:
+    """Elect a leader, then crash the current leader ``crashes`` times (§5.2), then restart all.
+
+    Before each crash ``commands // 2`` puts are committed; after it the run waits for a new
+    leader and 300 ms more. At the end every crashed server restarts and the run lasts 800 ms
+    longer, so the timeline shows the restarted servers rejoining as followers.
+
+    Parameters
+    ----------
+    n, seed : int
+        Cluster size and root seed.
+    crashes : int
+        How many leaders to crash, one after the other (at most ``(n - 1) // 2``, so a majority
+        stays up).
+    commands : int
+        Puts issued in total (``commands // 2`` per leader before it is crashed).
+    latency, election_timeout : (float, float)
+        One-way delay range and election-timeout range, ms.
+    heartbeat : float
+        Heartbeat interval, ms.
+
+    Returns
+    -------
+    LeaderCrashRun
+
+    Raises
+    ------
+    RaftError
+        If no leader is elected within the waiting time.
+    """
+    from consensuslab.cluster import Cluster
+
+    check_int("n", n, 1, 15)
+    check_int("crashes", crashes, 0, (n - 1) // 2)
+    check_int("commands", commands, 0)
+    c = Cluster("raft", n=n, seed=seed, latency=latency, trace=True, check_every_step=True,
+                election_timeout=election_timeout, heartbeat=heartbeat)
+    if not c.run_until(lambda: c.leader() is not None, timeout=2000.0):
+        raise RaftError("leader_crash_scenario: no initial leader")
+    crashed: list[NodeId] = []
+    for _ in range(crashes):
+        for i in range(commands // 2):
+            c.put(f"k{i}", i)
+        leader = c.leader()
+        if leader is None:
+            raise RaftError("leader_crash_scenario: no leader to crash")
+        crashed.append(leader)
+        c.crash(leader)
+        if not c.run_until(lambda: c.leader() is not None, timeout=3000.0):
+            raise RaftError("leader_crash_scenario: no leader after a crash")
+        c.run_for(300.0)
+    for i in crashed:
+        c.restart(i)
+    c.run_for(800.0)
+    roles = roles_frame(c.trace, end=c.now)
+    first = roles[roles["role"] == "leader"].groupby("term")["node"].first()
+    leaders = {int(t): int(nd) for t, nd in first.items()}
+    return LeaderCrashRun(roles, crashed, leaders, c)
+
+
+@dataclass
+class PartitionRepairRun:
+    """Outcome of :func:`partition_repair_scenario`: the logs while partitioned and after
+    healing, the old leader and its minority, and ``summary`` (the numbers printed)."""
+
+    before: ClusterState
+    after: ClusterState
+    old_leader: NodeId
+    minority: list[NodeId]
+    summary: dict[str, Any]
+
+
+def partition_repair_scenario(
+    n: int = 5,
+    seed: int = 2,
+    commands: int = 6,
+    latency: tuple[float, float] = (5.0, 15.0),
+    heal_for: float = 1500.0,
+) -> PartitionRepairRun:
+    """Cut a leader off with one follower, let both sides take commands, heal, watch §5.3 repair.
+
+    Three puts commit first. The old leader and the next server form the minority; a client
+    sends ``commands // 2`` puts that reach only the old leader (never committed), the majority
+    elects a new leader and commits ``commands // 2`` puts of its own. After healing for
+    ``heal_for`` ms, Log Matching repair overwrites the old leader's uncommitted suffix.
+
+    Parameters
+    ----------
+    n, seed : int
+        Cluster size (>= 3) and root seed.
+    commands : int
+        Commands per side is ``commands // 2``.
+    latency : (float, float)
+        One-way delay range, ms.
+    heal_for : float
+        How long to run after healing, ms.
+
+    Returns
+    -------
+    PartitionRepairRun
+        ``summary`` holds ``"old leader"``, ``"uncommitted suffix"`` (entries past the old
+        leader's commit index before healing), ``"replaced"`` (of them, how many hold another
+        term after healing), ``"log length before"``, ``"log length after"`` and
+        ``"identical logs"`` (all servers' logs equal after healing).
+
+    Raises
+    ------
+    RaftError
+        If no leader (or no new leader on the majority side) is elected in time.
+    """
+    from consensuslab.cluster import Cluster
+
+    check_int("n", n, 3, 15)
+    check_int("commands", commands, 0)
+    heal_for = check_float("heal_for", heal_for, 0.0)
+    c = Cluster("raft", n=n, seed=seed, latency=latency, clients=2, trace=True,
+                check_every_step=True, op_timeout=600.0)
+    if not c.run_until(lambda: c.leader() is not None, timeout=2000.0):
+        raise RaftError("partition_repair_scenario: no initial leader")
+    for i in range(3):
+        c.put("x", i)
+    old = c.leader()
+    if old is None:
+        raise RaftError("partition_repair_scenario: no leader before the partition")
+    minority = [old, (old + 1) % n]
+    c.partition(minority, [i for i in range(n) if i not in minority])
+    for i in range(commands // 2):
+        c.put("x", f"lost{i}", client=0, wait=False)  # reaches only the old leader
+        c.run_for(60.0)
+    if not c.run_until(lambda: c.leader() not in (None, old), timeout=3000.0):
+        raise RaftError("partition_repair_scenario: the majority elected no new leader")
+    for i in range(commands // 2):
+        c.put("y", i, client=1)
+    before = cluster_state(c.sim, "partitioned", "during the partition")
+    c.heal()
+    c.run_for(heal_for)
+    after = cluster_state(c.sim, "healed", "after healing")
+    suffix = range(before.commit[old], len(before.logs[old]))
+    summary = {
+        "old leader": old,
+        "uncommitted suffix": len(suffix),
+        "replaced": sum(i >= len(after.logs[old]) or after.logs[old][i] != before.logs[old][i]
+                        for i in suffix),
+        "log length before": len(before.logs[old]),
+        "log length after": len(after.logs[old]),
+        "identical logs": len(set(after.logs)) == 1,
+    }
+    return PartitionRepairRun(before, after, old, minority, summary)
+
+
+@dataclass
 class FaultRun:
     """Outcome of :func:`fault_injection_run`: the numbers shown, the role timeline, the final
     logs, and the safety violation if the monitor caught one (``None`` when safety held)."""
@@ -1149,14 +1325,19 @@ def fault_injection_run(
     pre_vote: bool = False,
     check_quorum: bool = False,
     interval: tuple[float, float] = (100.0, 500.0),
+    catchup_timeout: float = 5000.0,
 ) -> FaultRun:
     """Run Raft under a seeded nemesis with concurrent clients, checking safety every step.
 
     Clients append unique values to one key while the nemesis crashes and restarts servers,
     partitions the network and drops messages (the enabled kinds) for ``duration`` ms; then it
-    heals and the run continues until every operation finished. The summary holds operation
-    counts, elections, leader changes, messages, steps checked, whether the client history is
-    linearizable, and whether every acknowledged value is in every server's applied log.
+    heals and the run continues until every operation finished, a leader exists and every
+    server has applied every acknowledged value (or ``catchup_timeout`` ms pass). The summary
+    keeps **safety** (``"safety violations"``: the monitor, after every step; ``"linearizable"``:
+    the client history) apart from **progress** (``"caught up"``: every live server applied
+    every acknowledged value before the timeout; ``"catch-up time (ms)"``: how long after the
+    clients finished that took, ``nan`` if it did not happen). A server that has not caught up
+    is not a safety violation: it was down or cut off and is still being repaired.
 
     Parameters
     ----------
@@ -1172,6 +1353,9 @@ def fault_injection_run(
         Raft options.
     interval : (float, float)
         Range of the gap between two faults, ms.
+    catchup_timeout : float
+        How long to wait, after the clients finished and a leader exists, for every live server
+        to apply every acknowledged value, ms.
 
     Returns
     -------
@@ -1187,28 +1371,51 @@ def fault_injection_run(
     check_int("ops_per_client", ops_per_client, 1)
     max_loss = check_probability("max_loss", max_loss)
     duration = check_float("duration", duration, 0.0)
+    catchup_timeout = check_float("catchup_timeout", catchup_timeout, 0.0)
     c = Cluster("raft", n=n, seed=seed, clients=clients, check_every_step=True, trace=True,
                 client_timeout=200.0, op_timeout=2000.0, pre_vote=pre_vote, check_quorum=check_quorum)
     c.nemesis(seed, duration=duration, interval=interval, crash=crash, partition=partition,
               loss=max_loss > 0, max_loss=max_loss)
     ops = [c.submit("append", "log", f"<{cl}.{k}>", client=cl)
            for k in range(ops_per_client) for cl in range(clients)]
+    nodes = cast("list[RaftNode | None]", c.sim.nodes)  # a "raft" cluster builds RaftNodes
+    seen = [0] * n  # per node: how many applied commands were already searched
+    searched: list[Any] = [None] * n  # ... in which node object (a restart builds a new one)
+
+    def caught_up() -> bool:
+        # every live server has applied every acknowledged value (progress, not safety);
+        # incremental: only commands applied since the last call are searched
+        want = {o.command.value for o in ops if o.ok}
+        for i, node in enumerate(nodes):
+            if node is None:
+                return False
+            if node is not searched[i] or len(node.applied) < seen[i]:  # restarted / snapshot
+                searched[i], seen[i], found[i] = node, 0, set()
+            for cmd in node.applied[seen[i]:]:
+                if cmd.op != "noop":
+                    found[i].add(cmd.value)
+            seen[i] = len(node.applied)
+            if not want <= found[i]:
+                return False
+        return True
+
+    found: list[set[Any]] = [set() for _ in range(n)]
     violation = None
+    caught = False
+    catchup_time = float("nan")
     try:
         c.run_for(duration)
         c.run_until(lambda: all(o.done for o in ops), timeout=20000.0)
+        t_done = c.now
         c.run_until(lambda: c.leader() is not None, timeout=5000.0)
-        c.run_for(500.0)
+        caught = c.run_until(caught_up, timeout=catchup_timeout)
+        if caught:
+            catchup_time = float(c.now - t_done)
     except SafetyViolation as exc:
         violation = exc
     roles = roles_frame(c.trace, end=c.now)
     leaders = roles[roles["role"] == "leader"]
     acked = [o for o in ops if o.ok]
-    applied_everywhere = True
-    for i in range(n):
-        values = {x.value for x in c.committed(i)}
-        if any(o.command.value not in values for o in acked):
-            applied_everywhere = False
     summary = {
         "operations": len(ops),
         "acknowledged": len(acked),
@@ -1219,7 +1426,8 @@ def fault_injection_run(
         "steps checked": int(cast("RaftMonitor", c.monitor).steps),
         "safety violations": 0 if violation is None else 1,
         "linearizable": bool(check_linearizable(c.history, "kv").ok),
-        "acked values applied everywhere": applied_everywhere,
+        "caught up": bool(caught),
+        "catch-up time (ms)": catchup_time,
     }
     return FaultRun(summary, roles, cluster_state(c.sim, "end", "after healing"), violation)
 

@@ -77,6 +77,8 @@ class ElectionExplorer(Explorer):
         self.ax.axvline(s["model_mean"], color="k", ls="--", lw=0.8, label="model mean")
         self.ax.set_xlabel("time without leader (ms)")
         self.ax.legend(fontsize=8, loc="lower right")
+        self.ax.set_title(f"Time without a leader after a leader crash: {self.n.value} servers, timeout {lo}-{hi} ms"
+                          f"{', Pre-Vote' if self.pre_vote.value else ''} ({self.trials} trials)", fontsize=10)
         self.figure.tight_layout()
         self.show(self.figure)
 

@@ -95,7 +95,12 @@ class PaxosStepper(Explorer):
         self.html.value = (f"<b>next message:</b> {nxt} &nbsp; ({len(self.pending)} in flight)<br>"
                            + self.summary.to_html())
         fig, ax = plt.subplots(figsize=(6, 4.5))
-        walkthrough_chart(self.walk.messages(), self.walk.names, ax=ax)
+        msgs = self.walk.messages()
+        in_flight = len(self.pending)
+        title = (f"Paxos by hand: {len(msgs) - in_flight} of {len(msgs)} messages handled, {in_flight} in flight"
+                 if len(msgs) else "Paxos by hand: no messages yet")
+        walkthrough_chart(msgs, self.walk.names, ax=ax, title=title)
+        fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> W.Widget:

@@ -45,6 +45,9 @@ class NetworkExplorer(Explorer):
         d = msgs[msgs["fate"] == "delivered"]
         fig, ax = plt.subplots(figsize=(7, 3))
         latency_hist({self.latency.value: (d["delivered"] - d["sent"]).to_numpy()}, ax=ax)
+        ax.set_title(f"Delivery delay: {self.latency.value} latency, loss {self.loss.value:.0%}, "
+                     f"{self.n.value} nodes ({s['delivered']} of {s['sent']} messages delivered)", fontsize=10)
+        fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> W.Widget:

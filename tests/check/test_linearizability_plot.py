@@ -40,3 +40,24 @@ def test_plot_check_times():
     ax = plot_check_times(table)
     assert len(ax.collections) == 3
     plt.close(ax.figure)
+
+
+def _unknown_bars(ax):
+    return [ln for ln in ax.lines if ln.get_linewidth() == 6 and ln.get_linestyle() != "-"]
+
+
+def test_unknown_outcome_runs_dashed_to_the_right_edge():
+    # the unknown write is called last: it must not be a stub just after its call
+    early = [Operation(1, 0, 1, R("read"), 1), Operation(0, 2, None, R("write", 1))]
+    late = [Operation(0, 2, None, R("write", 1)), Operation(1, 3, 4, R("read"), None),
+            Operation(2, 6, 7, R("read"), 1)]
+    for history in (early, late):
+        ax = plot_history(history, check_linearizable(history, "register"))
+        right = ax.get_xlim()[1]
+        (bar,) = _unknown_bars(ax)  # dashed, the only one
+        x0, x1 = bar.get_xdata()
+        assert x0 == 2 and x1 == right  # to the edge of the window
+        assert x1 - x0 >= 0.2 * (right - ax.get_xlim()[0])  # clearly longer than a stub
+        label = next(t for t in ax.texts if t.get_text() == "w(1)")
+        assert x0 < label.get_position()[0] < x1  # its label sits on the drawn bar
+        plt.close(ax.figure)

@@ -178,3 +178,34 @@ def test_explorer_slider_changes_summary_and_figure():
     ex.pre_vote.value = True
     assert ex.summary != plain
     assert f"{ex.summary['median']:.0f} ms" in ex.html.value
+
+
+def test_effect_cdf_log_axis_has_no_overlapping_minor_labels() -> None:
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from consensuslab.plots.election import effect_cdf
+
+    rows = [{"range": r, "pre_vote": pv, "downtime": d}
+            for r, lo in (("12-24ms", 25.0), ("150-300ms", 150.0)) for pv in (False, True)
+            for d in np.linspace(lo, 2.0 * lo + 100.0, 30)]
+    ax = effect_cdf(pd.DataFrame(rows), by="pre_vote", log=True)
+    ax.figure.canvas.draw()
+    assert ax.get_xscale() == "log"
+    assert all(t.get_text() == "" for t in ax.get_xticklabels(minor=True))  # minor ticks unlabelled
+    lo, hi = ax.get_xlim()
+    shown = [t for t in ax.get_xticklabels() if lo <= t.get_position()[0] <= hi and t.get_text()]
+    assert len(shown) >= 3  # 1-2-5 major labels still give a readable scale
+    boxes = sorted((t.get_window_extent() for t in shown), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:]))  # and they do not overlap
+    plt.close("all")
+
+
+def test_explorer_figure_has_a_title_that_follows_the_controls() -> None:
+    from consensuslab.widgets.election import ElectionExplorer
+
+    ex = ElectionExplorer(trials=20, seed=1)
+    assert "5 servers, timeout 150-300 ms" in ex.ax.get_title()
+    ex.timeout.value = (12, 24)
+    ex.pre_vote.value = True
+    assert "timeout 12-24 ms, Pre-Vote" in ex.ax.get_title()

@@ -61,3 +61,33 @@ def test_plots_return_axes() -> None:
     assert messages_per_command(mp).get_ylabel() == "messages per command"
     assert unsafe_map(unsafe_grid(n=3, runs=3)).get_xlabel().startswith("|Q2|")
     plt.close("all")
+
+
+def test_messages_per_command_has_headroom_and_title() -> None:
+    mp = pd.DataFrame([multipaxos_cost(n, 6, 0, lc) for n in (3, 5) for lc in (False, True)])
+    ax = messages_per_command(mp, title="cost")
+    assert ax.get_title() == "cost"
+    tallest = max(p.get_y() + p.get_height() for p in ax.patches)
+    assert ax.get_ylim()[1] > 1.05 * tallest  # the tallest bar does not touch the frame
+    fig = ax.figure
+    fig.canvas.draw()
+    legend = ax.get_legend().get_window_extent()
+    frame = ax.get_window_extent()
+    assert legend.x0 >= frame.x1  # the legend is outside the bars' area
+    assert messages_per_command(mp).get_title() == ""
+    plt.close("all")
+
+
+def test_stepper_first_frame_shows_the_two_prepares_in_flight_on_a_step_axis() -> None:
+    s = PaxosStepper()
+    ax = s.figure.axes[0]
+    bottom, top = ax.get_ylim()
+    assert top <= 0.0 and bottom >= 3.0  # whole steps, not a 0-1 sliver
+    assert all(float(t).is_integer() for t in ax.get_yticks())
+    assert "2 in flight" in ax.get_title()
+    assert not any(ln.get_marker() not in ("None", None, "") for ln in ax.lines)  # no loss marks
+    inflight = [t.get_text() for t in ax.texts]
+    assert inflight.count("Prepare") == 2  # both Prepares drawn as on their way
+    s.deliver_next()
+    assert "1 of 3 messages handled" in s.figure.axes[0].get_title()  # B's Promise now in flight
+    plt.close("all")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import matplotlib.pyplot as plt
+from matplotlib.text import Text
 
 from consensuslab.cluster import Cluster
 from consensuslab.experiments import vesta as ev
@@ -48,3 +49,31 @@ def test_explorer_slider_changes_summary_and_figure():
     assert ex.summary.set_index("quantity").loc["strict quorum (R+W>N)", "value"]
     assert _png(ex.figure) != img
     assert all(c.description for c in ex.controls)
+
+
+def _overlaps(boxes) -> bool:
+    return any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:])
+
+
+def test_ring_preferences_labels_do_not_overlap():
+    cfg = VestaConfig(n=8, replicas=3)
+    for count in (10, 24):
+        ax = pv.ring_preferences(cfg, [f"user:{i}" for i in range(count)])
+        ax.figure.canvas.draw()
+        boxes = [Text.get_window_extent(t) for t in ax.texts]  # the label, not its leader line
+        assert len(boxes) == count and not _overlaps(boxes), count
+        plt.close(ax.figure)
+
+
+def test_staleness_legend_is_compact_and_outside_the_data():
+    import pandas as pd
+
+    rows = [{"profile": p, "N": 3, "R": r, "W": w, "t": t, "p_pbs": 0.9, "p_sim": 0.9, "lo": 0.85, "hi": 0.95}
+            for p in ("A", "B", "C") for r, w in ((1, 1), (1, 2), (2, 2)) for t in (0.0, 1.0, 10.0)]
+    ax = pv.staleness_vs_pbs(pd.DataFrame(rows))
+    ax.figure.canvas.draw()
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert len(labels) == 2 + 3 + 3  # kinds + configurations + profiles, not 18 curves
+    assert {"A", "B", "C", "N=3 R=1 W=2"} <= set(labels)
+    assert ax.get_legend().get_window_extent().x0 >= ax.get_window_extent().x1
+    plt.close("all")

@@ -57,7 +57,7 @@ from consensuslab._validate import check_float, check_int, check_range_pair, des
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.protocols.kv import NOOP, ClientRequest, ClientResponse, Command, KVStore
-from consensuslab.protocols.paxos import ZERO, Ballot, Loopback, Quorum, QuorumSystemLike, as_quorum, quorums_intersect
+from consensuslab.protocols.paxos import ZERO, Ballot, Loopback, Quorum, phase_quorums, QuorumSystemLike
 from consensuslab.sim.node import Node, NodeId
 
 __all__ = [
@@ -205,24 +205,11 @@ class MultiPaxosConfig(ProtocolConfig):
             )
         set_(self, "leader_timeout", (lo, hi))
         check_int("catchup_batch", self.catchup_batch, 1)
-        if not isinstance(self.unsafe, bool):
-            raise TypeError(f"`unsafe` must be a bool; got {describe(self.unsafe)}.")
-        if self.quorums is not None:  # a read/write pair, e.g. consensuslab.quorum.FlexiblePaxos
-            if self.q1 is not None or self.q2 is not None:
-                raise ValueError("give either `quorums` or `q1`/`q2`, not both.")
-            if not (hasattr(self.quorums, "read") and hasattr(self.quorums, "write")):
-                raise TypeError(f"`quorums` must be a read/write quorum system (phase 1 = read, phase 2 = write); "
-                                f"got {describe(self.quorums)}.")
-            set_(self, "q1", self.quorums.read)
-            set_(self, "q2", self.quorums.write)
-        set_(self, "phase1", as_quorum("q1", self.q1, n))
-        set_(self, "phase2", as_quorum("q2", self.q2, n))
-        if not self.unsafe and not quorums_intersect(self.phase1, self.phase2):
-            raise ValueError(
-                f"`q1` and `q2` must intersect (every phase-1 quorum must meet every phase-2 quorum, "
-                f"Howard et al. 2016; for sizes q1 + q2 > n); got q1={self.phase1!r}, q2={self.phase2!r} "
-                f"with n={n}. Pass unsafe=True to run it anyway."
-            )
+        q1, q2, phase1, phase2 = phase_quorums(n, self.q1, self.q2, self.quorums, self.unsafe)
+        set_(self, "q1", q1)
+        set_(self, "q2", q2)
+        set_(self, "phase1", phase1)
+        set_(self, "phase2", phase2)
 
     def make_node(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> "MultiPaxosNode":
         return MultiPaxosNode(node_id, peers, rng, stable, self)

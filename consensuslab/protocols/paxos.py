@@ -82,6 +82,7 @@ from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.sim.node import Node, NodeId, Persist, Send, Broadcast, SetTimer, CancelTimer, Note, Reply
 
 __all__ = [
+    "phase_quorums",
     "Ballot",
     "Loopback",
     "ZERO",
@@ -310,6 +311,32 @@ def quorums_intersect(q1: Quorum, q2: Quorum) -> bool:
     states = ((idx[:, None] >> np.arange(n)) & 1).astype(bool)
     return not bool((q1.is_quorum_states(states) & q2.is_quorum_states(~states)).any())
 
+def phase_quorums(n: int, q1: Any, q2: Any, quorums: Any, unsafe: Any) -> tuple[Any, Any, "Quorum", "Quorum"]:
+    """Resolve a configuration's phase-1/phase-2 quorums (Flexible Paxos, Howard et al. 2016).
+
+    ``q1``/``q2`` are sizes or quorum systems; ``quorums`` is a read/write pair (phase 1 =
+    read, phase 2 = write) given instead of them. Unless ``unsafe`` is True, every phase-1
+    quorum must meet every phase-2 quorum. Returns ``(q1, q2, phase1, phase2)``.
+    """
+    if not isinstance(unsafe, bool):
+        raise TypeError(f"`unsafe` must be a bool; got {describe(unsafe)}.")
+    if quorums is not None:  # a read/write pair, e.g. consensuslab.quorum.FlexiblePaxos
+        if q1 is not None or q2 is not None:
+            raise ValueError("give either `quorums` or `q1`/`q2`, not both.")
+        if not (hasattr(quorums, "read") and hasattr(quorums, "write")):
+            raise TypeError(f"`quorums` must be a read/write quorum system (phase 1 = read, phase 2 = write); "
+                            f"got {describe(quorums)}.")
+        q1, q2 = quorums.read, quorums.write
+    phase1, phase2 = as_quorum("q1", q1, n), as_quorum("q2", q2, n)
+    if not unsafe and not quorums_intersect(phase1, phase2):
+        raise ValueError(
+            f"`q1` and `q2` must intersect (every phase-1 quorum must meet every phase-2 quorum, "
+            f"Howard et al. 2016; for sizes q1 + q2 > n); got q1={phase1!r}, q2={phase2!r} "
+            f"with n={n}. Pass unsafe=True to run it anyway and watch agreement break."
+        )
+    return q1, q2, phase1, phase2
+
+
 
 # -- configuration ----------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -411,24 +438,11 @@ class PaxosConfig(ProtocolConfig):
         check_float("leader_timeout", self.leader_timeout, 0.0, low_open=True)
         check_float("learn_timeout", self.learn_timeout, 0.0, low_open=True)
         check_choice("learn", self.learn, ["proposer", "all"])
-        if not isinstance(self.unsafe, bool):
-            raise TypeError(f"`unsafe` must be a bool; got {describe(self.unsafe)}.")
-        if self.quorums is not None:  # a read/write pair, e.g. consensuslab.quorum.FlexiblePaxos
-            if self.q1 is not None or self.q2 is not None:
-                raise ValueError("give either `quorums` or `q1`/`q2`, not both.")
-            if not (hasattr(self.quorums, "read") and hasattr(self.quorums, "write")):
-                raise TypeError(f"`quorums` must be a read/write quorum system (phase 1 = read, phase 2 = write); "
-                                f"got {describe(self.quorums)}.")
-            set_(self, "q1", self.quorums.read)
-            set_(self, "q2", self.quorums.write)
-        set_(self, "phase1", as_quorum("q1", self.q1, n))
-        set_(self, "phase2", as_quorum("q2", self.q2, n))
-        if not self.unsafe and not quorums_intersect(self.phase1, self.phase2):
-            raise ValueError(
-                f"`q1` and `q2` must intersect (every phase-1 quorum must meet every phase-2 quorum, "
-                f"Howard et al. 2016; for sizes q1 + q2 > n); got q1={self.phase1!r}, q2={self.phase2!r} "
-                f"with n={n}. Pass unsafe=True to run it anyway and watch agreement break."
-            )
+        q1, q2, phase1, phase2 = phase_quorums(n, self.q1, self.q2, self.quorums, self.unsafe)
+        set_(self, "q1", q1)
+        set_(self, "q2", q2)
+        set_(self, "phase1", phase1)
+        set_(self, "phase2", phase2)
 
     # -- plug-in contract -------------------------------------------------------------------
     def value_of(self, node: NodeId) -> Any:

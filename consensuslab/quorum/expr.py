@@ -137,20 +137,25 @@ class Node(Expr):
 
 
 @dataclass(frozen=True)
-class And(Expr):
-    """All children true."""
+class _Nary(Expr):
+    """An operator over children; nested operators of the same kind are flattened."""
 
     children: tuple[Expr, ...]
 
     def __post_init__(self) -> None:
         flat: list[Expr] = []
         for c in self.children:
-            flat.extend(c.children if isinstance(c, And) else (c,))
+            flat.extend(c.children if type(c) is type(self) else (c,))
         object.__setattr__(self, "children", tuple(flat))
 
     def _collect(self, seen: dict[NodeName, None]) -> None:
         for c in self.children:
             c._collect(seen)
+
+
+@dataclass(frozen=True)
+class And(_Nary):
+    """All children true."""
 
     def evaluate(self, states: np.ndarray, index: Mapping[NodeName, int]) -> np.ndarray:
         out = self.children[0].evaluate(states, index).copy()
@@ -173,20 +178,8 @@ class And(Expr):
 
 
 @dataclass(frozen=True)
-class Or(Expr):
+class Or(_Nary):
     """Any child true."""
-
-    children: tuple[Expr, ...]
-
-    def __post_init__(self) -> None:
-        flat: list[Expr] = []
-        for c in self.children:
-            flat.extend(c.children if isinstance(c, Or) else (c,))
-        object.__setattr__(self, "children", tuple(flat))
-
-    def _collect(self, seen: dict[NodeName, None]) -> None:
-        for c in self.children:
-            c._collect(seen)
 
     def evaluate(self, states: np.ndarray, index: Mapping[NodeName, int]) -> np.ndarray:
         out = self.children[0].evaluate(states, index).copy()

@@ -630,7 +630,28 @@ class Weighted(QuorumSystem):
         return float(dist[self._meets(sums)].sum())
 
 
-class Grid(QuorumSystem):
+class _TwoSided:
+    """Read (phase-1) and write (phase-2) quorum systems over the same nodes."""
+
+    read: QuorumSystem
+    write: QuorumSystem
+
+    @property
+    def phase1(self) -> QuorumSystem:
+        """Alias of :attr:`read` (Paxos phase-1 quorums)."""
+        return self.read
+
+    @property
+    def phase2(self) -> QuorumSystem:
+        """Alias of :attr:`write` (Paxos phase-2 quorums)."""
+        return self.write
+
+    def intersects(self) -> bool:
+        """Does every read quorum intersect every write quorum? (Always True for a grid.)"""
+        return intersecting(self.read, self.write)
+
+
+class Grid(_TwoSided, QuorumSystem):
     """A ``rows x cols`` grid (Cheung, Ammar & Ahamad 1990; Naor & Wool 1998).
 
     Nodes are laid out row-major (node ``r * cols + c``). A quorum of the grid itself is a
@@ -659,23 +680,9 @@ class Grid(QuorumSystem):
     def __repr__(self) -> str:
         return f"Grid(rows={self.rows}, cols={self.cols})"
 
-    @property
-    def phase1(self) -> QuorumSystem:
-        """Alias of :attr:`read`."""
-        return self.read
-
-    @property
-    def phase2(self) -> QuorumSystem:
-        """Alias of :attr:`write`."""
-        return self.write
-
     def read_write(self) -> ReadWriteSystem:
         """Reads = full rows, writes = full columns."""
         return ReadWriteSystem(self.read, self.write)
-
-    def intersects(self) -> bool:
-        """Every read quorum (row) meets every write quorum (column): always True."""
-        return intersecting(self.read, self.write)
 
     def _evaluate(self, states: np.ndarray) -> np.ndarray:
         s = states.reshape(states.shape[0], self.rows, self.cols)
@@ -883,7 +890,7 @@ def expr(text: str | Expr, nodes: Sequence[NodeName] | None = None) -> ExprSyste
 
 
 # -- read/write systems ------------------------------------------------------------------
-class ReadWriteSystem(QuorumSystem):
+class ReadWriteSystem(_TwoSided, QuorumSystem):
     """A read/write (bicoterie) system: a read side and a write side over the same nodes.
 
     Parameters
@@ -920,20 +927,6 @@ class ReadWriteSystem(QuorumSystem):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(read={self.read!r}, write={self.write!r})"
-
-    @property
-    def phase1(self) -> QuorumSystem:
-        """Alias of :attr:`read` (Paxos phase-1 quorums)."""
-        return self.read
-
-    @property
-    def phase2(self) -> QuorumSystem:
-        """Alias of :attr:`write` (Paxos phase-2 quorums)."""
-        return self.write
-
-    def intersects(self) -> bool:
-        """Does every read quorum intersect every write quorum?"""
-        return intersecting(self.read, self.write)
 
     @property
     def is_strict(self) -> bool:

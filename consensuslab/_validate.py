@@ -87,6 +87,13 @@ def check_float(
     return value
 
 
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` must be a bool (``"no"``, ``1`` or ``None`` are not)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"`{name}` must be a bool; got {describe(value)}.")
+    return value
+
+
 def check_probability(name: str, value: Any) -> float:
     """A probability in ``[0, 1]``."""
     return check_float(name, value, 0.0, 1.0)

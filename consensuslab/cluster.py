@@ -30,12 +30,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from consensuslab._validate import check_float, check_int, describe
+from consensuslab._validate import check_bool, check_float, check_int, describe
 from consensuslab.protocols.base import ProtocolConfig, config_class
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command, Op
 from consensuslab.sim.network import Latency
 from consensuslab.sim.nemesis import FaultEvent, Nemesis
-from consensuslab.sim.node import NodeId
+from consensuslab.node import NodeId
 from consensuslab.sim.simulator import Simulator
 from consensuslab.sim.trace import Trace
 
@@ -195,6 +195,8 @@ class Cluster:
         self.op_timeout = check_float("op_timeout", op_timeout, 0.0, low_open=True)
         self.redirect_backoff = check_float("redirect_backoff", redirect_backoff, 0.0)
         check_int("clients", clients, 0)
+        check_bool("check_every_step", check_every_step)
+        check_bool("trace", trace)
         # every registered config is a dataclass built as Config(n=n, **options) (protocols.base)
         make_config: Callable[..., ProtocolConfig] = config_class(protocol)
         self.config = make_config(n=self.n, **options)
@@ -330,6 +332,14 @@ class Cluster:
             raise TypeError(f"`key` must be a str; got {describe(key)}.")
         if op == "append" and not isinstance(value, str):
             raise TypeError(f"`value` of an append must be a str; got {describe(value)}.")
+        try:
+            hash(value)
+        except TypeError:
+            # values are compared and stored as dictionary keys by the checker and the monitors
+            raise TypeError(
+                f"`value` must be hashable (a str, number, bool, None or a tuple of them); got "
+                f"{describe(value)}. Convert it first, e.g. tuple(value) or json.dumps(value)."
+            ) from None
         cl = self._clients[client]
         cl.seq += 1
         command = Command(client, cl.seq, cast("Op", op), key, value)  # op was checked above

@@ -36,11 +36,8 @@ nodes driven by the deterministic :class:`~consensuslab.sim.Simulator`:
   converged after ``cap`` ms (10 s, the right edge of Figure 16) is **censored**: it is kept in
   the table with ``censored=True`` and ``downtime=inf``.
 
-The dissertation's analytic model (§9.1-§9.3) is implemented alongside: the earliest of ``s``
-uniform timeouts, the fixed-latency split-vote probability ``Pr(D_{c,s} <= l)`` (the first ``c``
-of ``s`` servers time out within ``l`` of each other, ``c = s - floor(n/2) + 1``), the geometric
-number of election terms (mean ``1 / (1 - r)``) and the expected election time ``E[E_s]``.
-:func:`split_vote_rates` compares the model with simulated first-term split rates.
+The dissertation's analytic model (§9.1-§9.3) lives in :mod:`consensuslab.experiments.split_vote`
+(re-exported here); :func:`split_vote_rates` compares it with simulated first-term split rates.
 
 Trials run through :func:`~consensuslab.experiments.runner.run_trials`: results depend only on
 ``(seed, configuration, trial)``, never on the number of workers.
@@ -62,11 +59,18 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats as _st
 
 from consensuslab._validate import check_float, check_int, check_range_pair, describe
 from consensuslab.experiments.registry import Result, experiment
 from consensuslab.experiments.runner import run_trials
+from consensuslab.experiments.split_vote import (
+    earliest_timeout_mean,
+    expected_election_time,
+    expected_terms,
+    split_vote_model,
+    split_vote_probability,
+)
+from consensuslab.node import Node
 from consensuslab.protocols.kv import NOOP, Command
 from consensuslab.protocols.raft import (
     AppendEntriesReply,
@@ -76,8 +80,8 @@ from consensuslab.protocols.raft import (
     RequestVoteReply,
     Role,
 )
+from consensuslab.sim.disk import DiskLatency
 from consensuslab.sim.network import as_latency
-from consensuslab.sim.node import Node, NodeId, Persist, Send, SetTimer
 from consensuslab.sim.simulator import Simulator
 
 __all__ = [
@@ -87,6 +91,7 @@ __all__ = [
     "PAPER_DISK",
     "PAPER_CAP",
     "PAPER_NUMBERS",
+    "DISK_BOUND",
     "DiskLatency",
     "election_trial",
     "run_election_trials",
@@ -170,92 +175,8 @@ def label(election_timeout: Sequence[float]) -> str:
     return f"{lo:g}-{hi:g}ms"
 
 
-# ---------------------------------------------------------------------------------------------
-# disk-write latency as a node wrapper
-# ---------------------------------------------------------------------------------------------
-
 #: Replies that acknowledge persisted state and therefore wait for the disk write.
 DISK_BOUND: tuple[type, ...] = (RequestVoteReply, AppendEntriesReply, InstallSnapshotReply)
-
-
-class DiskLatency(Node):
-    """Wrap a sans-I/O node so that a reply waits ``disk`` ms for the write it depends on.
-
-    The simulator performs ``Persist`` instantly. This wrapper forwards every input to the
-    ``inner`` node and rewrites its effects: a ``Send`` of a :data:`DISK_BOUND` reply emitted
-    after a ``Persist`` in the same handler is held back and released by a private timer
-    ``"disk:<k>"`` after ``disk`` ms (an fsync before the acknowledgement). Every other effect
-    passes through unchanged and in order. Held replies are lost if the node crashes first, as
-    an un-synced reply would be.
-
-    Parameters
-    ----------
-    inner : Node
-        The protocol node (its own ``on_*`` handlers do the work).
-    disk : float
-        Write latency in ms, >= 0.
-    """
-
-    def __init__(self, inner: Node, disk: float) -> None:
-        super().__init__(inner.id, inner.peers, inner.rng, inner.stable)
-        self.inner = inner
-        self.disk = float(disk)
-        self._held: dict[str, Send] = {}
-        self._next = 0
-
-    @staticmethod
-    def factory(make_node: Callable[..., Node], disk: float) -> Callable[..., Node]:
-        """A simulator factory building ``DiskLatency(make_node(...), disk)``."""
-        disk = check_float("disk", disk, 0.0)
-        return _DiskFactory(make_node, disk)
-
-    def _run(self, handler: Callable[..., None], *args: Any) -> None:
-        inner = self.inner
-        inner.now = self.now
-        handler(*args)
-        out = inner.out
-        if not out:
-            return
-        inner.out = []
-        dirty = False
-        for e in out:
-            t = type(e)
-            if t is Persist:
-                dirty = True
-            elif dirty and type(e) is Send and type(e.msg) in DISK_BOUND:
-                name = f"disk:{self._next}"
-                self._next += 1
-                self._held[name] = e
-                self.out.append(SetTimer(name, self.disk))
-                continue
-            self.out.append(e)
-
-    def on_start(self) -> None:
-        self._run(self.inner.on_start)
-
-    def on_message(self, src: NodeId, msg: Any) -> None:
-        self._run(self.inner.on_message, src, msg)
-
-    def on_timer(self, name: str) -> None:
-        held = self._held.pop(name, None)
-        if held is not None:
-            self.out.append(held)
-        else:
-            self._run(self.inner.on_timer, name)
-
-    def on_client(self, request: Any) -> None:
-        self._run(self.inner.on_client, request)
-
-
-class _DiskFactory:
-    """Picklable factory for :class:`DiskLatency` nodes."""
-
-    def __init__(self, make_node: Callable[..., Node], disk: float) -> None:
-        self.make_node = make_node
-        self.disk = disk
-
-    def __call__(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
-        return DiskLatency(self.make_node(node_id, peers, rng, stable), self.disk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +242,7 @@ def election_trial(
     if ineligible is None:
         ineligible = (n - failed) // 2
     cfg = RaftConfig(n=n, election_timeout=(lo, hi), heartbeat=hb, pre_vote=pre_vote)
-    factory = cfg.make_node if disk == 0 else DiskLatency.factory(cfg.make_node, disk)
+    factory = cfg.make_node if disk == 0 else DiskLatency.factory(cfg.make_node, disk, DISK_BOUND)
     sim = Simulator(factory, n, seed=int(rng.integers(2**62)), latency=latency, trace=False)
     survivors = list(range(failed, n))
     short = set(survivors[len(survivors) - ineligible :]) if ineligible else set()
@@ -574,118 +495,6 @@ def downtime_summary(df: pd.DataFrame, by: str | Sequence[str] = "range") -> pd.
             failed_first_term=float(g["first_term_failed"].mean()),
         )
         rows.append(row)
-    return pd.DataFrame(rows)
-
-
-# ---------------------------------------------------------------------------------------------
-# the dissertation's analytic model (chapter 9)
-# ---------------------------------------------------------------------------------------------
-
-
-def earliest_timeout_mean(s: int) -> float:
-    """``E[M_s] = 1 / (s + 1)``: mean earliest of ``s`` standard-uniform timeouts (§9.1)."""
-    s = check_int("s", s, 1)
-    return 1.0 / (s + 1)
-
-
-def split_vote_probability(l: float | np.ndarray, s: int, n: int) -> float | np.ndarray:
-    """Fixed-latency split-vote probability ``Pr(D_{c,s} <= l)`` (dissertation §9.2).
-
-    The first server to time out collects the votes of every server that does not time out
-    within ``l`` of it; the vote splits when at least ``c = s - floor(n/2) + 1`` servers (the
-    first included) time out within ``l``. The dissertation derives
-    ``Pr(D_{c,s} <= l) = sum_{k=c-1}^{s} C(s, k) l^k (1-l)^(s-k)``, i.e. a binomial tail.
-
-    Parameters
-    ----------
-    l : float or array
-        One-way latency as a fraction of the election timeout range (>= 0; values >= 1 give 1).
-    s : int
-        Servers available (>= 1).
-    n : int
-        Cluster size (>= s).
-
-    Returns
-    -------
-    float or numpy.ndarray
-        The probability; 1 when ``s`` is not a majority of ``n`` (no leader can be elected).
-
-    Examples
-    --------
-    >>> round(float(split_vote_probability(0.1, s=4, n=5)), 4)   # dissertation: "about 5.2%"
-    0.0523
-    """
-    n = check_int("n", n, 1)
-    s = check_int("s", s, 1, n)
-    arr = np.asarray(l, dtype=float)
-    if np.any(~np.isfinite(arr)) or np.any(arr < 0):
-        raise ValueError(f"`l` must be finite and >= 0; got {describe(l)}.")
-    c = s - n // 2 + 1
-    if c <= 1:
-        out = np.ones_like(arr)
-    else:
-        out = _st.binom.sf(c - 2, s, np.clip(arr, 0.0, 1.0))
-    return float(out) if np.ndim(l) == 0 else out
-
-
-def expected_terms(r: float | np.ndarray) -> float | np.ndarray:
-    """Mean number of election terms, ``1 / (1 - r)`` (geometric; dissertation §9.3)."""
-    arr = np.asarray(r, dtype=float)
-    if np.any((arr < 0) | (arr > 1)):
-        raise ValueError(f"`r` must be a probability in [0, 1]; got {describe(r)}.")
-    with np.errstate(divide="ignore"):
-        out = 1.0 / (1.0 - arr)
-    return float(out) if np.ndim(r) == 0 else out
-
-
-def expected_election_time(
-    election_timeout: tuple[float, float],
-    latency: float,
-    disk: float = 0.0,
-    s: int = 4,
-    n: int = 5,
-    heartbeat: float | None = None,
-) -> float:
-    """``E[E_s]`` in ms: expected time from the crash to the new leader (dissertation §9.3).
-
-    ``E[E_s] = (lo + R/(s+1) + L) / (1 - r) + L + W - heartbeat/2`` with ``R = hi - lo``,
-    ``r = split_vote_probability(L / R, s, n)``; the dissertation writes it with timeouts in
-    ``[1, 2]`` and ``heartbeat = 1/2``. It ends when the winner counts its majority (add one
-    ``L`` for the followers to hear its first heartbeat).
-
-    Examples
-    --------
-    >>> round(expected_election_time((150, 300), latency=2.5, disk=7.0), 1)
-    154.8
-    """
-    lo, hi = check_range_pair("election_timeout", election_timeout, 0.0)
-    L = check_float("latency", latency, 0.0)
-    W = check_float("disk", disk, 0.0)
-    hb = lo / 2 if heartbeat is None else check_float("heartbeat", heartbeat, 0.0)
-    R = hi - lo
-    if R == 0:
-        r = 1.0 if L > 0 or s < n // 2 + 1 else 0.0
-    else:
-        r = float(split_vote_probability(L / R, s, n))
-    if r >= 1:
-        return math.inf
-    return (lo + R * earliest_timeout_mean(s) + L) / (1 - r) + L + W - hb / 2
-
-
-def split_vote_model(ls: Sequence[float] | np.ndarray, sizes: Sequence[int] = (3, 5, 7, 9)) -> pd.DataFrame:
-    """Long table of the fixed-latency model for every cluster size and number of failures.
-
-    Columns ``n, failed, s, c, l, split_rate, expected_terms`` (Figure 9.4 of the dissertation).
-    """
-    rows = []
-    ls = np.asarray(ls, dtype=float)
-    for n in sizes:
-        for failed in range(0, (n - 1) // 2 + 1):
-            s = n - failed
-            r = split_vote_probability(ls, s, n)
-            for l, p in zip(ls, np.atleast_1d(r)):
-                rows.append(dict(n=n, failed=failed, s=s, c=s - n // 2 + 1, l=float(l), split_rate=float(p),
-                                 expected_terms=float(expected_terms(p)) if p < 1 else math.inf))
     return pd.DataFrame(rows)
 
 

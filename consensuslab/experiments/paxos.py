@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -34,13 +34,14 @@ from consensuslab._validate import check_int
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.experiments.registry import Result, experiment
 from consensuslab.experiments.runner import run_trials
-from consensuslab.protocols.paxos import PaxosConfig
+from consensuslab.protocols.paxos import PaxosConfig, PaxosNode
 from consensuslab.sim.nemesis import Nemesis
+from consensuslab.sim.simulator import simulate
 from consensuslab.stats import wilson
 
 if TYPE_CHECKING:
     from consensuslab.cluster import Cluster
-    from consensuslab.sim.node import NodeId
+    from consensuslab.node import NodeId
 
 __all__ = [
     "duel_trial",
@@ -73,13 +74,14 @@ def duel_trial(rng: np.random.Generator, policy: str, n: int = 5, k: int = 2, ca
     """
     seed = int(rng.integers(2**31))
     cfg = PaxosConfig(n=n, proposers=tuple(range(k)), retry=policy)
-    sim = cfg.simulate(seed=seed, latency=latency, trace=False, check=False)
-    ok = sim.run_until(lambda: any(node.decided is not None for node in sim.nodes), timeout=cap)
+    sim = simulate(cfg, seed=seed, latency=latency, trace=False, check=False)
+    nodes = cast("list[PaxosNode]", sim.nodes)  # no crashes in a duel: every node is up
+    ok = sim.run_until(lambda: any(node.decided is not None for node in nodes), timeout=cap)
     return {
         "decided": bool(ok),
         "censored": not ok,
-        "rounds": max(node.round for node in sim.nodes),
-        "ballots": sum(node.ballots_started for node in sim.nodes),
+        "rounds": max(node.round for node in nodes),
+        "ballots": sum(node.ballots_started for node in nodes),
         "time": float(sim.now) if ok else math.nan,
         "messages": sim.messages_sent,
     }
@@ -124,8 +126,9 @@ def uncontended_round_trips(n: int = 3, latency: float = 10.0, seed: int = 0) ->
     """Single decision without contention, constant one-way ``latency``: round trips until the
     proposer knows the value is chosen, and the messages sent by kind."""
     cfg = PaxosConfig(n=n)
-    sim = cfg.simulate(seed=seed, latency=latency)
-    sim.run_until(lambda: sim.nodes[0].decided is not None, timeout=100 * latency)
+    sim = simulate(cfg, seed=seed, latency=latency)
+    nodes = cast("list[PaxosNode]", sim.nodes)  # filled in place when the simulation starts
+    sim.run_until(lambda: nodes[0].decided is not None, timeout=100 * latency)
     t = sim.now
     sim.run_for(10 * latency)
     return {"n": n, "round_trips": t / (2 * latency), "messages": sim.messages_sent, **sim.trace.sent_by_kind}
@@ -235,7 +238,7 @@ def _unsafe_config(n: int, q1: int, q2: int, seed: int) -> PaxosConfig:
 
 
 def _unsafe_run(cfg: PaxosConfig, seed: int, nemesis: bool, trace: bool) -> Any:
-    sim = cfg.simulate(seed=seed, latency=(1.0, 40.0), trace=trace)
+    sim = simulate(cfg, seed=seed, latency=(1.0, 40.0), trace=trace)
     if nemesis:
         Nemesis(cfg.n, seed, duration=400.0, interval=(10.0, 80.0), crash=False, loss=False).apply(sim)
     sim.run_for(1500.0)
@@ -255,7 +258,7 @@ def find_violation(n: int = 5, q1: int = 2, q2: int = 2, seeds: Iterable[int] = 
         try:
             _unsafe_run(cfg, seed, nemesis, trace=False)
         except SafetyViolation:
-            sim = cfg.simulate(seed=seed, latency=(1.0, 40.0), trace=True)
+            sim = simulate(cfg, seed=seed, latency=(1.0, 40.0), trace=True)
             if nemesis:
                 Nemesis(n, seed, duration=400.0, interval=(10.0, 80.0), crash=False, loss=False).apply(sim)
             try:

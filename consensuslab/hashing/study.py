@@ -50,7 +50,7 @@ def build(
     table_size: int = 65537,
 ) -> PlacementAlgorithm:
     """Build ``algorithm`` on ``n_nodes`` nodes; weights rise linearly from 1 to ``weight_skew``."""
-    from consensuslab.hashing import make
+    from consensuslab.hashing.registry import make
 
     n_nodes = check_int("n_nodes", n_nodes, 1)
     weight_skew = check_float("weight_skew", weight_skew, 1.0)

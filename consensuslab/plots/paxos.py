@@ -22,7 +22,7 @@ def walkthrough_chart(messages: pd.DataFrame, names: Sequence[str] | None = None
                       title: str | None = None, n: int | None = None) -> Axes:
     """Message-sequence chart of a Paxos run with named lifelines (A, B, C, ...).
 
-    ``messages`` is :meth:`consensuslab.protocols.paxos.Walkthrough.messages` or
+    ``messages`` is :meth:`consensuslab.scenarios.paxos.Walkthrough.messages` or
     ``Simulator.trace.messages()``.
     """
     if names is None:

@@ -3,7 +3,7 @@
 Theory of operation
 -------------------
 :func:`role_timeline` draws one horizontal lane per server from
-:func:`consensuslab.protocols.raft.roles_frame` (built from the ``"role"`` trace notes): a bar
+:func:`consensuslab.scenarios.raft.roles_frame` (built from the ``"role"`` trace notes): a bar
 per interval, coloured by role, labelled with its term when there is room; crashed intervals
 are grey and hatched. :func:`log_grid` draws the logs of all servers as a grid (rows: servers,
 columns: log index) whose cells are coloured by the entry's term and carry the term number;
@@ -54,7 +54,7 @@ def role_timeline(roles: pd.DataFrame, ax: Axes | None = None, title: str | None
     Parameters
     ----------
     roles : DataFrame
-        Columns ``node, start, end, role, term`` (:func:`~consensuslab.protocols.raft.roles_frame`).
+        Columns ``node, start, end, role, term`` (:func:`~consensuslab.scenarios.raft.roles_frame`).
     ax : Axes, optional
     title : str, optional
     labels : dict, optional
@@ -96,7 +96,7 @@ def log_grid(logs: Sequence[Sequence[int]] | pd.DataFrame, commit: Sequence[int]
     ----------
     logs : sequence of sequences of int, or DataFrame
         Entry terms per server from index 1 (``ClusterState.logs``), or a tidy frame with
-        ``node, index, term, committed`` (one stage of :func:`~consensuslab.protocols.raft.log_frame`).
+        ``node, index, term, committed`` (one stage of :func:`~consensuslab.scenarios.raft.log_frame`).
     commit : sequence of int, optional
         Commit index per server (committed cells get a thick edge).
     roles : sequence of str, optional

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from consensuslab.sim.node import Node, NodeId
+from consensuslab.node import ClusterView, Node, NodeId
 
 __all__ = ["ProtocolConfig", "Monitor", "PROTOCOLS", "config_class"]
 
@@ -37,8 +37,12 @@ PROTOCOLS: dict[str, str] = {
 class Monitor:
     """Checks safety properties; :meth:`observe` runs after every simulator step."""
 
-    def observe(self, sim: Any) -> None:  # pragma: no cover - interface
-        """Raise :class:`~consensuslab.check.SafetyViolation` if a property is broken."""
+    def observe(self, sim: ClusterView) -> None:  # pragma: no cover - interface
+        """Raise :class:`~consensuslab.check.SafetyViolation` if a property is broken.
+
+        ``sim`` is whatever drives the nodes (the simulator, a walkthrough, an explorer of
+        interleavings); the monitor reads only the :class:`~consensuslab.node.ClusterView` part.
+        """
         raise NotImplementedError
 
 

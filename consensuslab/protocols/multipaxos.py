@@ -58,7 +58,7 @@ from consensuslab.check.safety import SafetyViolation
 from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.protocols.kv import NOOP, ClientRequest, ClientResponse, Command, KVStore
 from consensuslab.protocols.paxos import ZERO, Ballot, Loopback, Quorum, phase_quorums, QuorumSystemLike
-from consensuslab.sim.node import Node, NodeId
+from consensuslab.node import ClusterView, Node, NodeId
 
 __all__ = [
     "Prepare",
@@ -247,6 +247,11 @@ class MultiPaxosNode(Loopback, Node):
         super().__init__(node_id, peers, rng, stable)
         self.config = config
         self._local: deque[tuple[NodeId, Any]] = deque()
+        # ghost state for the monitor: never read by the protocol; the driver keeps it across
+        # restarts (consensuslab.node.adopt_ghosts)
+        self.ghost_accepts: list[tuple[Slot, Ballot, Command]] = []
+        self.ghost_learned: list[tuple[Slot, Command]] = []
+        self.ghost_requests: list[Command] = []
 
     # -- recovery ------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -276,10 +281,6 @@ class MultiPaxosNode(Loopback, Node):
         self.next_slot: Slot = 0
         self.pending: dict[tuple[int, int], ClientRequest] = {}
         self.in_flight: dict[tuple[int, int], Slot] = {}
-        # ghost state for the monitor
-        self.ghost_accepts: list[tuple[Slot, Ballot, Command]] = []
-        self.ghost_learned: list[tuple[Slot, Command]] = []
-        self.ghost_requests: list[Command] = []
         self._apply_ready()
         self._arm_election()
 
@@ -562,47 +563,58 @@ class MultiPaxosMonitor(Monitor):
         self.applied_at: dict[Slot, Command] = {}
         self.requested: set[Command] = {NOOP}
         self._nodes: list[Any] = [None] * config.n
-        self._cursor: list[tuple[int, int, int, int]] = [(0, 0, 0, 0)] * config.n
+        self._cursor: list[tuple[int, int, int]] = [(0, 0, 0)] * config.n  # into each node's ghost lists
+        self._applied: list[int] = [0] * config.n  # slots of the current node object's log checked
         self._promised: list[Ballot] = [ZERO] * config.n
 
-    def observe(self, sim: Any) -> None:
+    def observe(self, sim: ClusterView) -> None:
         now = sim.now
         q2 = self.config.phase2
+        # 1. collect every node's new records, up or down (ghosts survive crashes), before checking
+        accepts: list[tuple[NodeId, Slot, Ballot, Command]] = []
+        learned: list[tuple[NodeId, Slot, Command]] = []
+        for i, ghost in enumerate(sim.ghosts):
+            cr, ca, cl = self._cursor[i]
+            requests = ghost.get("ghost_requests", ())
+            accepted = ghost.get("ghost_accepts", ())
+            learns = ghost.get("ghost_learned", ())
+            self.requested.update(requests[cr:])
+            accepts.extend((i, slot, ballot, cmd) for slot, ballot, cmd in accepted[ca:])
+            learned.extend((i, slot, cmd) for slot, cmd in learns[cl:])
+            self._cursor[i] = (len(requests), len(accepted), len(learns))
+        # 2. check: the verdict depends on what happened, not on node order or call frequency
+        for i, slot, ballot, cmd in accepts:
+            if cmd not in self.requested:
+                raise SafetyViolation("Validity", f"node {i} accepted {cmd!r} at slot {slot}: no client sent it", now)
+            key = (slot, ballot)
+            known = self.value.setdefault(key, cmd)
+            if known != cmd:
+                raise SafetyViolation("One value per ballot", f"slot {slot} ballot {ballot}: {known!r} and {cmd!r}", now)
+            voters = self.votes.setdefault(key, set())
+            voters.add(i)
+            if q2.is_quorum(voters):
+                prior = self.chosen.setdefault(slot, cmd)
+                if prior != cmd:
+                    raise SafetyViolation("Agreement", f"slot {slot}: {prior!r} and {cmd!r} both chosen", now)
+        for i, slot, cmd in learned:
+            if self.chosen.get(slot) != cmd:
+                raise SafetyViolation(
+                    "Agreement", f"node {i} learned {cmd!r} at slot {slot}; chosen: {self.chosen.get(slot)!r}", now
+                )
         for i, node in enumerate(sim.nodes):
             if node is None:
                 continue
             if node is not self._nodes[i]:
                 self._nodes[i] = node
-                self._cursor[i] = (0, 0, 0, 0)
-            cr, ca, cl, cp = self._cursor[i]
-            for cmd in node.ghost_requests[cr:]:
-                self.requested.add(cmd)
-            for slot, ballot, cmd in node.ghost_accepts[ca:]:
-                if cmd not in self.requested:
-                    raise SafetyViolation("Validity", f"node {i} accepted {cmd!r} at slot {slot}: no client sent it", now)
-                key = (slot, ballot)
-                known = self.value.setdefault(key, cmd)
-                if known != cmd:
-                    raise SafetyViolation("One value per ballot", f"slot {slot} ballot {ballot}: {known!r} and {cmd!r}", now)
-                voters = self.votes.setdefault(key, set())
-                voters.add(i)
-                if q2.is_quorum(voters):
-                    prior = self.chosen.setdefault(slot, cmd)
-                    if prior != cmd:
-                        raise SafetyViolation("Agreement", f"slot {slot}: {prior!r} and {cmd!r} both chosen", now)
-            for slot, cmd in node.ghost_learned[cl:]:
-                if self.chosen.get(slot) != cmd:
-                    raise SafetyViolation(
-                        "Agreement", f"node {i} learned {cmd!r} at slot {slot}; chosen: {self.chosen.get(slot)!r}", now
-                    )
+                self._applied[i] = 0
             log = node.log
-            for slot in range(cp, len(log)):
+            for slot in range(self._applied[i], len(log)):
                 prior = self.applied_at.setdefault(slot, log[slot])
                 if prior != log[slot]:
                     raise SafetyViolation(
                         "State Machine Safety", f"node {i} applied {log[slot]!r} at slot {slot}; another applied {prior!r}", now
                     )
-            self._cursor[i] = (len(node.ghost_requests), len(node.ghost_accepts), len(node.ghost_learned), len(log))
+            self._applied[i] = len(log)
             if node.promised < self._promised[i]:
                 raise SafetyViolation("Promise durability", f"node {i} promised {node.promised} after {self._promised[i]}", now)
             self._promised[i] = node.promised

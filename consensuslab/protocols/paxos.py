@@ -31,7 +31,7 @@ message         rule                                                            
 ==============  =====================================================================  =====
 
 An acceptor persists ``promised`` and ``accepted`` *before* it answers (effects run in
-emission order, see :mod:`consensuslab.sim.node`), so a restarted acceptor keeps its promise.
+emission order, see :mod:`consensuslab.node`), so a restarted acceptor keeps its promise.
 A node's messages to itself are handled locally (no network hop, no message counted): in the
 founding example A is both the proposer and one of the three acceptors.
 
@@ -67,19 +67,17 @@ revisited. OPODIS 2016.
 from __future__ import annotations
 
 import enum
-import itertools
 from collections import deque
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
-import pandas as pd
 
 from consensuslab._validate import check_choice, check_float, check_int, check_range_pair, describe
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.protocols.base import Monitor, ProtocolConfig
-from consensuslab.sim.node import Node, NodeId, Persist, Send, Broadcast, SetTimer, CancelTimer, Note, Reply
+from consensuslab.node import ClusterView, Node, NodeId
 
 __all__ = [
     "phase_quorums",
@@ -104,8 +102,6 @@ __all__ = [
     "PaxosConfig",
     "PaxosNode",
     "PaxosMonitor",
-    "Walkthrough",
-    "informal_comparison",
 ]
 
 
@@ -378,8 +374,9 @@ class PaxosConfig(ProtocolConfig):
 
     Examples
     --------
+    >>> from consensuslab.sim import simulate
     >>> cfg = PaxosConfig(n=3)                       # A (node 0) proposes 1
-    >>> sim = cfg.simulate(seed=1, latency=10.0)
+    >>> sim = simulate(cfg, seed=1, latency=10.0)
     >>> sim.run_for(100.0)
     >>> [node.decided for node in sim.nodes]
     [1, 1, 1]
@@ -469,29 +466,6 @@ class PaxosConfig(ProtocolConfig):
         value = node.decided if node is not None else sim.storage[i].get("decided")
         return [] if value is None else [value]
 
-    def simulate(
-        self,
-        seed: int = 0,
-        latency: Any = (5.0, 15.0),
-        loss: float = 0.0,
-        duplicate: float = 0.0,
-        trace: bool = True,
-        check: bool = True,
-    ) -> Any:
-        """A :class:`~consensuslab.sim.Simulator` running this configuration.
-
-        With ``check=True`` the :class:`PaxosMonitor` runs after every step (it is kept in
-        ``sim.monitor``).
-        """
-        from consensuslab.sim.simulator import Simulator  # noqa: PLC0415
-
-        sim = Simulator(self.make_node, self.n, seed, latency=latency, loss=loss, duplicate=duplicate, trace=trace)
-        monitor = self.monitor()
-        sim.monitor = monitor  # type: ignore[attr-defined]  # an extra attribute, documented above
-        if check:
-            sim.step_hooks.append(monitor.observe)
-        return sim
-
 
 # -- the node -------------------------------------------------------------------------------------
 class Loopback:
@@ -539,6 +513,10 @@ class PaxosNode(Loopback, Node):
         super().__init__(node_id, peers, rng, stable)
         self.config = config
         self._local: deque[tuple[NodeId, Any]] = deque()
+        # ghost state for the monitor: never read by the protocol; the driver keeps it across
+        # restarts (consensuslab.node.adopt_ghosts)
+        self.ghost_accepts: list[tuple[Ballot, Any]] = []
+        self.ghost_proposed: list[Any] = []
 
     # -- recovery ------------------------------------------------------------------------------
     def on_start(self) -> None:
@@ -561,9 +539,6 @@ class PaxosNode(Loopback, Node):
         self.attempt = 0
         self.ballots_started = 0
         self.requests: list[ProposeRequest] = []
-        # ghost state for the monitor (volatile, never read by the protocol)
-        self.ghost_accepts: list[tuple[Ballot, Any]] = []
-        self.ghost_proposed: list[Any] = []
         if self.value is not None and self.decided is None:
             self.set_timer("start", cfg.start_of(self.id))
         if self.decided is None:
@@ -765,8 +740,10 @@ class PaxosNode(Loopback, Node):
 class PaxosMonitor(Monitor):
     """Agreement, validity and acceptor invariants of single-decree Paxos, checked incrementally.
 
-    The monitor reads each node's ghost lists (accepts performed, values proposed) and its
-    durable state after every step; acceptances accumulate across crashes, so "chosen" is the
+    The monitor reads each node's ghost lists (accepts performed, values proposed; kept by the
+    driver across crashes, so a down node's history counts too) and its durable state. It first
+    collects every node's new records, then checks, so its verdict depends neither on node order
+    nor on how often it is called. Acceptances accumulate across crashes, so "chosen" is the
     global fact "a phase-2 quorum accepted the same ballot at some time".
     """
 
@@ -776,7 +753,6 @@ class PaxosMonitor(Monitor):
         self.ballot_value: dict[Ballot, Any] = {}
         self.chosen: dict[Ballot, Any] = {}
         self.proposed: list[Any] = list(config.values or ())
-        self._nodes: list[Any] = [None] * config.n
         self._cursor: list[tuple[int, int]] = [(0, 0)] * config.n
         self._promised: list[Ballot] = [ZERO] * config.n
 
@@ -789,42 +765,42 @@ class PaxosMonitor(Monitor):
                 out.append(v)
         return out
 
-    def observe(self, sim: Any) -> None:
+    def observe(self, sim: ClusterView) -> None:
         now = sim.now
         q2 = self.config.phase2
+        # 1. collect what every node did since the last call, up or down (ghosts survive crashes)
+        accepts: list[tuple[NodeId, Ballot, Any]] = []
+        for i, ghost in enumerate(sim.ghosts):
+            ca, cp = self._cursor[i]
+            proposed = ghost.get("ghost_proposed", ())
+            accepted = ghost.get("ghost_accepts", ())
+            for v in proposed[cp:]:
+                if v not in self.proposed:
+                    self.proposed.append(v)
+            accepts.extend((i, ballot, value) for ballot, value in accepted[ca:])
+            self._cursor[i] = (len(accepted), len(proposed))
+        # 2. check: the verdict depends on what happened, not on node order or call frequency
+        for i, ballot, value in accepts:
+            if value not in self.proposed:
+                raise SafetyViolation("Validity", f"node {i} accepted {value!r}, never proposed", now)
+            known = self.ballot_value.setdefault(ballot, value)
+            if known != value:
+                raise SafetyViolation("One value per ballot", f"ballot {ballot} carries {known!r} and {value!r}", now)
+            voters = self.votes.setdefault(ballot, set())
+            voters.add(i)
+            if ballot not in self.chosen and q2.is_quorum(voters):
+                for b, v in self.chosen.items():
+                    if v != value:
+                        raise SafetyViolation(
+                            "Agreement",
+                            f"{v!r} chosen in ballot {b} and {value!r} chosen in ballot {ballot} "
+                            f"(accepted by {sorted(self.votes[b])} and {sorted(voters)})",
+                            now,
+                        )
+                self.chosen[ballot] = value
         for i, node in enumerate(sim.nodes):
             if node is None:
                 continue
-            if node is not self._nodes[i]:
-                self._nodes[i] = node
-                self._cursor[i] = (0, 0)
-            ca, cp = self._cursor[i]
-            if len(node.ghost_proposed) > cp:
-                for v in node.ghost_proposed[cp:]:
-                    if v not in self.proposed:
-                        self.proposed.append(v)
-            if len(node.ghost_accepts) > ca:
-                for ballot, value in node.ghost_accepts[ca:]:
-                    if value not in self.proposed:
-                        raise SafetyViolation("Validity", f"node {i} accepted {value!r}, never proposed", now)
-                    known = self.ballot_value.setdefault(ballot, value)
-                    if known != value:
-                        raise SafetyViolation(
-                            "One value per ballot", f"ballot {ballot} carries {known!r} and {value!r}", now
-                        )
-                    voters = self.votes.setdefault(ballot, set())
-                    voters.add(i)
-                    if ballot not in self.chosen and q2.is_quorum(voters):
-                        for b, v in self.chosen.items():
-                            if v != value:
-                                raise SafetyViolation(
-                                    "Agreement",
-                                    f"{v!r} chosen in ballot {b} and {value!r} chosen in ballot {ballot} "
-                                    f"(accepted by {sorted(self.votes[b])} and {sorted(voters)})",
-                                    now,
-                                )
-                        self.chosen[ballot] = value
-            self._cursor[i] = (len(node.ghost_accepts), len(node.ghost_proposed))
             # acceptor invariants: the promise never decreases, even across restarts
             if node.promised < self._promised[i]:
                 raise SafetyViolation(
@@ -834,255 +810,5 @@ class PaxosMonitor(Monitor):
             if node.accepted is not None and node.accepted[0] > node.promised:
                 raise SafetyViolation("Accept below promise", f"node {i}: {node.accepted} > {node.promised}", now)
             # learners learn only chosen values
-            if node.decided is not None:
-                if node.decided not in self.chosen.values():
-                    raise SafetyViolation("Agreement", f"node {i} learned {node.decided!r}, which is not chosen", now)
-
-
-# -- a message-by-message driver (the notebook's stepper) ----------------------------------------
-class Walkthrough:
-    """Drive Paxos nodes by hand: deliver or drop pending messages, crash nodes, add proposers.
-
-    A tiny deterministic driver with no clock: time is the action counter (one tick per
-    action), so a message-sequence chart reads top to bottom. Timers are not fired on their
-    own; :meth:`timeout` fires a node's retry timer by hand. The default configuration is the
-    founding example: three nodes A, B, C (ids 0, 1, 2) and nobody proposing until
-    :meth:`propose` is called.
-
-    Parameters
-    ----------
-    n : int
-        Number of nodes.
-    names : sequence of str, optional
-        Node names for tables and charts (default A, B, C, ...).
-    **options
-        Further :class:`PaxosConfig` options (``q1``, ``q2``, ``learn``, ...).
-
-    Examples
-    --------
-    >>> w = Walkthrough()
-    >>> w.propose(0, 1)          # A proposes the value 1
-    >>> while w.deliver():       # deliver everything, FIFO
-    ...     pass
-    >>> w.state()["decided"].tolist()
-    [1, 1, 1]
-    """
-
-    def __init__(self, n: int = 3, names: Sequence[str] | None = None, **options: Any) -> None:
-        options.setdefault("proposers", ())
-        self.config = PaxosConfig(n=n, **options)
-        self.n = n
-        self.names = list(names) if names is not None else [chr(ord("A") + i) for i in range(n)]
-        if len(self.names) != n:
-            raise ValueError(f"`names` must hold {n} names; got {len(self.names)}.")
-        self.time = 0
-        self.storage: list[dict[str, Any]] = [{} for _ in range(n)]
-        self.nodes: list[PaxosNode | None] = [None] * n
-        self.pending: deque[tuple[int, NodeId, NodeId, Any, int]] = deque()  # (id, src, dst, msg, sent)
-        self.rows: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.timers: list[set[str]] = [set() for _ in range(n)]
-        self._ids = itertools.count(1)
-        self.monitor = PaxosMonitor(self.config)
-        for i in range(n):
-            self._boot(i)
-
-    # -- effects -------------------------------------------------------------------------------
-    def _boot(self, i: NodeId) -> None:
-        node = PaxosNode(i, tuple(range(self.n)), np.random.default_rng(i), dict(self.storage[i]), self.config)
-        self.nodes[i] = node
-        self._run(node, node.on_start)
-
-    def _run(self, node: PaxosNode, handler: Callable[..., None], *args: Any) -> None:
-        node.now = float(self.time)
-        handler(*args)
-        node._drain()
-        out, node.out = node.out, []
-        for e in out:
-            if isinstance(e, Send):
-                self._post(node.id, e.dst, e.msg)
-            elif isinstance(e, Broadcast):
-                for dst in range(self.n):
-                    if dst != node.id:
-                        self._post(node.id, dst, e.msg)
-            elif isinstance(e, Persist):
-                self.storage[node.id].update(e.values)
-            elif isinstance(e, SetTimer):
-                self.timers[node.id].add(e.name)
-            elif isinstance(e, CancelTimer):
-                self.timers[node.id].discard(e.name)
-            elif isinstance(e, Note):
-                self.events.append({"time": self.time, "node": node.id, "event": e.event, **e.data})
-            elif isinstance(e, Reply):
-                pass  # no clients in a walkthrough
-        self.monitor.observe(self)
-
-    def _post(self, src: NodeId, dst: NodeId, msg: Any) -> None:
-        mid = next(self._ids)
-        self.pending.append((mid, src, dst, msg, self.time))
-        self.rows.append({"msg_id": mid, "src": src, "dst": dst, "kind": type(msg).__name__, "sent": float(self.time),
-                          "delivered": float("nan"), "dropped": float("nan"), "fate": "in flight", "msg": msg})
-
-    def _row(self, mid: int) -> dict[str, Any]:
-        return next(r for r in self.rows if r["msg_id"] == mid)
-
-    # -- actions ---------------------------------------------------------------------------------
-    @property
-    def now(self) -> float:
-        return float(self.time)
-
-    def propose(self, node: NodeId, value: Any) -> None:
-        """Node ``node`` becomes a proposer of ``value`` (a new, higher ballot)."""
-        node = check_int("node", node, 0, self.n - 1)
-        target = self.nodes[node]
-        if target is None:
-            raise ValueError(f"`node` must be up to propose; node {node} is crashed.")
-        self.time += 1
-        self._run(target, target.propose, value)
-
-    def deliver(self, index: int = 0) -> bool:
-        """Deliver the ``index``-th pending message (default: the oldest); False if none."""
-        if not self.pending:
-            return False
-        index = check_int("index", index, 0, len(self.pending) - 1)
-        self.time += 1
-        mid, src, dst, msg, _ = self.pending[index]
-        del self.pending[index]
-        row = self._row(mid)
-        node = self.nodes[dst]
-        if node is None:
-            row["fate"], row["dropped"] = "down", float(self.time)
-        else:
-            row["fate"], row["delivered"] = "delivered", float(self.time)
-            self._run(node, node.on_message, src, msg)
-        return True
-
-    def drop(self, index: int = 0) -> bool:
-        """Lose the ``index``-th pending message (default: the oldest); False if none."""
-        if not self.pending:
-            return False
-        index = check_int("index", index, 0, len(self.pending) - 1)
-        self.time += 1
-        mid = self.pending[index][0]
-        del self.pending[index]
-        row = self._row(mid)
-        row["fate"], row["dropped"] = "loss", float(self.time)
-        return True
-
-    def crash(self, node: NodeId) -> None:
-        """Crash ``node``: volatile state is lost, what it persisted survives."""
-        node = check_int("node", node, 0, self.n - 1)
-        self.time += 1
-        self.nodes[node] = None
-        self.timers[node] = set()
-        self.events.append({"time": self.time, "node": node, "event": "crash"})
-
-    def restart(self, node: NodeId) -> None:
-        """Restart a crashed ``node`` from its stable storage."""
-        node = check_int("node", node, 0, self.n - 1)
-        if self.nodes[node] is not None:
-            return
-        self.time += 1
-        self.events.append({"time": self.time, "node": node, "event": "restart"})
-        self._boot(node)
-
-    def timeout(self, node: NodeId) -> None:
-        """Fire ``node``'s retry timer (its phase timed out / its backoff ended)."""
-        node = check_int("node", node, 0, self.n - 1)
-        target = self.nodes[node]
-        if target is None or "retry" not in self.timers[node]:
-            return
-        self.time += 1
-        self.timers[node].discard("retry")
-        self._run(target, target.on_timer, "retry")
-
-    def run(self, limit: int = 1000) -> int:
-        """Deliver pending messages FIFO until none is left (at most ``limit``); return how many."""
-        k = 0
-        while k < limit and self.deliver():
-            k += 1
-        return k
-
-    # -- observation -----------------------------------------------------------------------------
-    def messages(self) -> pd.DataFrame:
-        """One row per message, the columns of :meth:`consensuslab.sim.trace.Trace.messages`."""
-        cols = ["msg_id", "src", "dst", "kind", "sent", "delivered", "dropped", "fate", "msg"]
-        return pd.DataFrame(self.rows, columns=cols)
-
-    def state(self) -> pd.DataFrame:
-        """The acceptors' (and proposers') state, one row per node."""
-        rows = []
-        for i in range(self.n):
-            node = self.nodes[i]
-            st = self.storage[i]
-            acc = node.accepted if node is not None else st.get("accepted")
-            rows.append({
-                "node": self.names[i],
-                "up": node is not None,
-                "promised": str(node.promised if node is not None else st.get("promised", ZERO)),
-                "accepted ballot": str(acc[0]) if acc else "-",
-                "accepted value": acc[1] if acc else None,
-                "decided": node.decided if node is not None else st.get("decided"),
-                "proposer": node.phase.value if node is not None and node.ballot is not None else "-",
-                "ballot": str(node.ballot) if node is not None and node.ballot is not None else "-",
-            })
-        return pd.DataFrame(rows, dtype=object).set_index("node")
-
-    def describe_pending(self) -> list[str]:
-        """Human-readable pending messages, oldest first."""
-        return [f"{self.names[s]}->{self.names[d]} {_label(m)}" for _, s, d, m, _ in self.pending]
-
-
-def _label(msg: Any) -> str:
-    """A short label of a Paxos message for charts and tables."""
-    match msg:
-        case Prepare(b):
-            return f"Prepare{b}"
-        case Promise(b, acc):
-            return f"Promise{b}" + (f" acc={acc[0]}:{acc[1]!r}" if acc else "")
-        case Accept(b, v) | Accepted(b, v) | Decide(b, v):
-            return f"{type(msg).__name__}{b} v={v!r}"
-        case Nack(b, p):
-            return f"Nack{b} promised={p}"
-        case _:
-            return type(msg).__name__
-
-
-def informal_comparison(messages: pd.DataFrame, names: Sequence[str] | None = None) -> pd.DataFrame:
-    """Compare, message by message, the founding notes' informal Paxos with Lamport's protocol.
-
-    Parameters
-    ----------
-    messages : DataFrame
-        Messages of a run (:meth:`Walkthrough.messages` or ``Trace.messages()``).
-    names : sequence of str, optional
-        Node names (default A, B, C, ...).
-
-    Returns
-    -------
-    DataFrame
-        One row per message: ``step``, ``message``, ``lamport`` (what the rule is in Paxos Made
-        Simple), ``informal`` (the founding notes' counterpart) and ``agrees`` (yes / partly / no).
-    """
-    table = {
-        "Prepare": ("phase 1a: ask acceptors to promise ballot b (no value yet)",
-                    "A 'proposes 1' to B and C", "no: the value is not sent in phase 1"),
-        "Promise": ("phase 1b: promise to ignore ballots < b; report highest accepted proposal",
-                    "(absent) the notes have no promise/ballot step", "no"),
-        "Accept": ("phase 2a: propose the value of the highest reported proposal, else own value",
-                   "A proposes 1; acceptors 'vote'", "partly: a vote, but on a numbered ballot"),
-        "Accepted": ("phase 2b: acceptor accepted; a learner counts a phase-2 quorum",
-                     "a majority supports 1; learners collect the result and notify the proposer",
-                     "yes: acceptors do not vote among themselves, learners count"),
-        "Decide": ("learning (§2.3): the distinguished learner tells the other learners",
-                   "the proposer broadcasts the decided value", "yes"),
-        "Nack": ("optimisation (§2.3): tell a proposer about a higher promise",
-                 "(absent)", "no"),
-    }
-    names = list(names) if names is not None else [chr(ord("A") + i) for i in range(int(messages[["src", "dst"]].max().max()) + 1)]
-    rows = []
-    for k, r in enumerate(messages.itertuples(index=False), start=1):
-        lam, inf, agree = table.get(r.kind, ("", "", ""))
-        rows.append({"step": k, "message": f"{names[r.src]}->{names[r.dst]} {_label(r.msg)}", "fate": r.fate,
-                     "lamport": lam, "informal": inf, "agrees": agree})
-    return pd.DataFrame(rows)
+            if node.decided is not None and node.decided not in self.chosen.values():
+                raise SafetyViolation("Agreement", f"node {i} learned {node.decided!r}, which is not chosen", now)

@@ -37,7 +37,7 @@ from typing import Any
 
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.protocols.base import Monitor
-from consensuslab.protocols.raft import Entry, Role
+from consensuslab.protocols.raft_messages import Entry, Role
 
 __all__ = ["RaftMonitor"]
 

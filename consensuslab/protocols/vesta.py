@@ -90,13 +90,18 @@ from typing import Any, Literal
 
 import numpy as np
 
-from consensuslab._validate import check_choice, check_float, check_int, check_range_pair, describe
+from consensuslab._validate import (
+    check_choice,
+    check_float,
+    check_int,
+    check_range_pair,
+    describe,
+)
 from consensuslab.check.safety import SafetyViolation
-from consensuslab.protocols.base import Monitor, ProtocolConfig
-from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
-from consensuslab.sim.node import (
+from consensuslab.node import (
     Broadcast,
     CancelTimer,
+    ClusterView,
     Node,
     NodeId,
     Note,
@@ -105,6 +110,9 @@ from consensuslab.sim.node import (
     Send,
     SetTimer,
 )
+from consensuslab.protocols.base import Monitor, ProtocolConfig
+from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
+from consensuslab.protocols.raft import RaftConfig, RaftMonitor, RaftNode
 
 __all__ = [
     "wars_latency",
@@ -129,8 +137,6 @@ __all__ = [
     "VestaMonitor",
     "VestaError",
     "node_name",
-    "reconfigure",
-    "holders",
 ]
 
 Stamp = tuple[float, int, int]
@@ -501,7 +507,7 @@ class VestaNode(Node):
         Hinted versions held for other replicas: ``hint_id -> (key, version, intended node)``.
     epoch, members
         The ring configuration this node uses.
-    acked : list of (key, stamp)
+    ghost_acked : list of (key, stamp)
         Writes this node acknowledged to clients as coordinator (read by the monitor).
     groups : dict
         ``consistency="raft"``: the embedded Raft members, by partition.
@@ -523,7 +529,8 @@ class VestaNode(Node):
         self.hint_version = 0
         self.epoch = 0
         self.members: tuple[NodeId, ...] = tuple(self.config.members or ())
-        self.acked: list[tuple[str, Stamp]] = []
+        # ghost state for the monitor (never read by the protocol; kept across restarts)
+        self.ghost_acked: list[tuple[str, Stamp]] = []
         self.ops: dict[int, _Op] = {}
         self.transfers: dict[str, set[NodeId]] = {}  # key -> replicas still to acknowledge
         self.moved_keys: set[str] = set()  # keys this node sent a Transfer for (statistics)
@@ -801,7 +808,7 @@ class VestaNode(Node):
         cmd = op.request.command
         op.answered = True
         assert op.version is not None
-        self.acked.append((op.key, op.version.stamp))
+        self.ghost_acked.append((op.key, op.version.stamp))
         self.reply(op.request, ClientResponse(cmd.client, cmd.seq, True, None))
         self.cancel_timer(f"op:{op.id}")
         self.cancel_timer(f"sloppy:{op.id}")
@@ -945,7 +952,6 @@ class VestaNode(Node):
     def _group(self, group: tuple[NodeId, ...]) -> Any:
         raft = self.groups.get(group)
         if raft is None:
-            from consensuslab.protocols.raft import RaftConfig, RaftNode
 
             cfg = self.config
             rcfg = cfg._cache.get(("raftcfg", len(group)))
@@ -1035,6 +1041,31 @@ class _GroupView:
         return out
 
 
+def _newest_hints(hints: Iterable[tuple[str, Version, NodeId]]) -> dict[str, Stamp]:
+    """Per key, the newest stamp among hinted versions."""
+    new: dict[str, Stamp] = {}
+    for key, version, _ in hints:
+        if key not in new or version.stamp > new[key]:
+            new[key] = version.stamp
+    return new
+
+
+def _durable_holdings(stable: Any) -> tuple[dict[str, Stamp], dict[str, Stamp]]:
+    """What a crashed node's storage holds: per key the stamp of its log, and of its hints.
+
+    The log is replayed as :meth:`VestaNode.on_start` replays it on a restart.
+    """
+    held: dict[str, Stamp] = {}
+    for k in range(int(stable.get("log_len", 0))):
+        e = stable[f"log.{k}"]
+        if e.kind == "apply":
+            held[e.key] = e.version.stamp
+        else:
+            held.pop(e.key, None)
+    hints = [v for k, v in stable.items() if k.startswith("hint.") and v is not None]
+    return held, _newest_hints(hints)
+
+
 class VestaMonitor(Monitor):
     """Checks what VeSTA guarantees, after every step.
 
@@ -1056,25 +1087,38 @@ class VestaMonitor(Monitor):
         self._held: dict[int, dict[str, Stamp]] = {}
         self._hints: dict[int, tuple[Any, int, dict[str, Stamp]]] = {}
         self._acked: dict[str, Stamp] = {}
-        self._acks_seen: dict[int, tuple[Any, int]] = {}
+        self._acks_seen: dict[int, int] = {}  # node -> ghost_acked entries read
+        self._down: set[int] = set()  # nodes seen down whose durable holdings are loaded
         self._raft: dict[tuple[NodeId, ...], Any] = {}
         self._views: dict[tuple[NodeId, ...], _GroupView] = {}
 
-    def observe(self, sim: Any) -> None:
+    def observe(self, sim: ClusterView) -> None:
         if self.config.consistency == "raft":
             self._observe_raft(sim)
             return
         now = sim.now
         recheck = False
+        # acknowledged writes, from every node up or down (ghosts survive crashes)
+        for i, ghost in enumerate(sim.ghosts):
+            acked = ghost.get("ghost_acked", ())
+            an = self._acks_seen.get(i, 0)
+            for key, stamp in acked[an:]:
+                if stamp > self._acked.get(key, NO_STAMP):
+                    self._acked[key] = stamp
+                    recheck = True
+            self._acks_seen[i] = len(acked)
         for i, node in enumerate(sim.nodes):
             if node is None:
-                if i in self._seen:
-                    del self._seen[i]
-                    if not self.config.durable:
-                        self._held[i] = {}
-                        self._hints.pop(i, None)
-                        recheck = True
+                if i not in self._down:
+                    # what a crashed node still holds: its durable log and hints, or nothing
+                    self._down.add(i)
+                    self._seen.pop(i, None)
+                    held, hints = _durable_holdings(sim.storage[i]) if self.config.durable else ({}, {})
+                    self._held[i] = held
+                    self._hints[i] = (None, -1, hints)
+                    recheck = True
                 continue
+            self._down.discard(i)
             obj, n_seen, last = self._seen.get(i, (None, 0, {}))
             if obj is not node:
                 obj, n_seen, last = node, 0, {}
@@ -1101,21 +1145,10 @@ class VestaMonitor(Monitor):
             self._seen[i] = (node, len(log), last)
             hobj, hv, hmap = self._hints.get(i, (None, -1, {}))
             if hobj is not node or hv != node.hint_version:
-                new: dict[str, Stamp] = {}
-                for key, version, _ in node.hints.values():
-                    if key not in new or version.stamp > new[key]:
-                        new[key] = version.stamp
+                new = _newest_hints(node.hints.values())
                 if any(new.get(k, NO_STAMP) < s for k, s in hmap.items()):
                     recheck = True
                 self._hints[i] = (node, node.hint_version, new)
-            aobj, an = self._acks_seen.get(i, (None, 0))
-            if aobj is not node:
-                an = 0
-            for key, stamp in node.acked[an:]:
-                if stamp > self._acked.get(key, NO_STAMP):
-                    self._acked[key] = stamp
-                    recheck = True
-            self._acks_seen[i] = (node, len(node.acked))
         if recheck:
             self._check_durability(sim)
 
@@ -1138,8 +1171,6 @@ class VestaMonitor(Monitor):
                 )
 
     def _observe_raft(self, sim: Any) -> None:
-        from consensuslab.protocols.raft_monitor import RaftMonitor
-
         for node in sim.nodes:
             if node is None:
                 continue
@@ -1149,45 +1180,3 @@ class VestaMonitor(Monitor):
                     self._views[g] = _GroupView(sim, g)
         for g, mon in self._raft.items():
             mon.observe(self._views[g])
-
-
-# -- drivers --------------------------------------------------------------------------------
-
-
-def _sim(target: Any) -> Any:
-    return getattr(target, "sim", target)
-
-
-def reconfigure(target: Any, members: Iterable[int]) -> int:
-    """Operator action: install ``members`` as the ring's node set on every live node.
-
-    Parameters
-    ----------
-    target : Cluster or Simulator
-        The running VeSTA deployment.
-    members : iterable of int
-        The new member set (node ids of the simulator).
-
-    Returns
-    -------
-    int
-        The new epoch. Nodes that are down learn it later through transfers or anti-entropy.
-    """
-    sim = _sim(target)
-    mem = tuple(sorted(check_int("members[]", m, 0, sim.n - 1) for m in members))
-    if not mem:
-        raise ValueError("`members` must name at least 1 node; got ().")
-    cfg = getattr(target, "config", None)
-    if cfg is not None and cfg.replicas > len(mem):
-        raise ValueError(f"`members` must hold at least replicas={cfg.replicas} nodes; got {len(mem)}.")
-    epoch = 1 + max((node.epoch for node in sim.nodes if node is not None), default=0)
-    for i in sim.ids:
-        if sim.nodes[i] is not None:
-            sim.request(0, i, Reconfigure(epoch, mem))
-    return epoch
-
-
-def holders(target: Any, key: str) -> dict[NodeId, Version]:
-    """Which live nodes hold ``key`` in their state machine, and which version."""
-    sim = _sim(target)
-    return {i: node.store[key] for i, node in enumerate(sim.nodes) if node is not None and key in node.store}

@@ -1,6 +1,6 @@
 """Deterministic discrete-event network simulator.
 
-See :mod:`consensuslab.sim.node` for the sans-I/O node interface, :mod:`.network` for the
+See :mod:`consensuslab.node` for the sans-I/O node interface, :mod:`.network` for the
 latency/loss/partition model, :mod:`.simulator` for the event loop and faults, :mod:`.nemesis`
 for random fault schedules and :mod:`.trace` for trace records.
 """
@@ -19,7 +19,7 @@ from consensuslab.sim.network import (
     Uniform,
     as_latency,
 )
-from consensuslab.sim.node import (
+from consensuslab.node import (
     Broadcast,
     CancelTimer,
     Node,
@@ -30,11 +30,11 @@ from consensuslab.sim.node import (
     Send,
     SetTimer,
 )
-from consensuslab.sim.simulator import AUX, CLIENTS, NETWORK, NODES, SimulationError, Simulator, stream
+from consensuslab.sim.simulator import AUX, CLIENTS, NETWORK, NODES, SimulationError, Simulator, simulate, stream
 from consensuslab.sim.trace import Trace
 
 __all__ = [
-    "Simulator", "SimulationError", "stream", "NETWORK", "NODES", "CLIENTS", "AUX",
+    "Simulator", "simulate", "SimulationError", "stream", "NETWORK", "NODES", "CLIENTS", "AUX",
     "Node", "NodeId", "Send", "Broadcast", "SetTimer", "CancelTimer", "Persist", "Reply", "Note",
     "Latency", "Constant", "Uniform", "Exponential", "LogNormal", "Pareto", "Empirical", "Shifted", "Mixture",
     "as_latency", "Link", "Nemesis", "FaultEvent", "Trace",

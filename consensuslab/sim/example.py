@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from consensuslab.sim.node import Node, NodeId
+from consensuslab.node import Node, NodeId
 
 __all__ = ["Rumour", "Flood", "Round", "Ack", "EchoBroadcast", "Chatter"]
 

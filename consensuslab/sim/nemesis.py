@@ -22,10 +22,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from consensuslab._validate import check_float, check_int, check_range_pair
+from consensuslab._validate import check_bool, check_float, check_int, check_range_pair
 from consensuslab.sim.simulator import AUX, Simulator, stream
 
-__all__ = ["FaultEvent", "Nemesis"]
+__all__ = ["FaultEvent", "Nemesis", "MAX_FAULT_EVENTS"]
+
+#: Most fault events one schedule may hold (``duration`` / mean ``interval``): each becomes a
+#: simulator event and a Python object, so a typo such as ``interval=(1e-3, 1e-3)`` over
+#: ``duration=1e5`` (10^8 events) is refused up front instead of running for minutes.
+MAX_FAULT_EVENTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,13 @@ class Nemesis:
         Largest loss probability of a burst, in [0, 1].
     settle : bool
         Heal, clear loss and restart everyone at ``start + duration``.
+    one_way : bool
+        Also cut single directed links (one-way partitions).
+
+    Raises
+    ------
+    ValueError
+        If the schedule would hold more than :data:`MAX_FAULT_EVENTS` events on average.
     """
 
     n: int
@@ -87,6 +99,16 @@ class Nemesis:
         if self.max_crashed is not None:
             check_int("max_crashed", self.max_crashed, 0, self.n)
         check_float("max_loss", self.max_loss, 0.0, 1.0)
+        for name in ("crash", "partition", "loss", "settle", "one_way"):
+            check_bool(name, getattr(self, name))
+        mean_gap = (self.interval[0] + self.interval[1]) / 2
+        expected = self.duration / mean_gap
+        if expected > MAX_FAULT_EVENTS:
+            raise ValueError(
+                f"`duration` / mean `interval` must be <= {MAX_FAULT_EVENTS:,} fault events; got "
+                f"duration={self.duration:g} ms with interval={self.interval} ms, about {expected:,.0f} events. "
+                "Lengthen the interval or shorten the duration."
+            )
 
     def schedule(self) -> list[FaultEvent]:
         """The fault events, in time order."""

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from consensuslab._validate import check_float, check_int, check_probability, describe
+from consensuslab._validate import check_bool, check_float, check_int, check_probability, describe
 from consensuslab.sim.network import Latency, Link, _Sampler, as_latency
-from consensuslab.sim.node import (
+from consensuslab.node import (
     Broadcast,
     CancelTimer,
     Node,
@@ -47,10 +47,11 @@ from consensuslab.sim.node import (
     Reply,
     Send,
     SetTimer,
+    adopt_ghosts,
 )
 from consensuslab.sim.trace import Trace
 
-__all__ = ["Simulator", "NETWORK", "NODES", "CLIENTS", "AUX", "stream", "SimulationError"]
+__all__ = ["Simulator", "simulate", "NETWORK", "NODES", "CLIENTS", "AUX", "stream", "SimulationError"]
 
 NETWORK, NODES, CLIENTS, AUX = 0, 1, 2, 3
 
@@ -115,7 +116,7 @@ class Simulator:
         self.seed = check_int("seed", seed, 0)
         self.factory = factory
         self.now = 0.0
-        self.trace = Trace(enabled=trace)
+        self.trace = Trace(enabled=check_bool("trace", trace))
         self._queue: list[tuple] = []
         self._seq = 0
         self.net_rng = stream(self.seed, NETWORK)
@@ -133,6 +134,8 @@ class Simulator:
         self.rngs = [stream(self.seed, NODES, i) for i in self.ids]
         self.storage: list[dict[str, Any]] = [{} for _ in self.ids]
         self.nodes: list[Node | None] = [None] * self.n
+        #: each node's ghost state over all its incarnations (see consensuslab.node.adopt_ghosts)
+        self.ghosts: list[dict[str, Any]] = [{} for _ in self.ids]
         self._incarnation = [0] * self.n
         self._timers: list[dict[str, int]] = [{} for _ in self.ids]
         self._clients: list[Callable[[NodeId, Any], None]] = []
@@ -153,6 +156,7 @@ class Simulator:
         node = self.factory(i, self.ids, self.rngs[i], dict(self.storage[i]))
         if not isinstance(node, Node):
             raise TypeError(f"`factory` must return a Node; got {describe(node)}.")
+        adopt_ghosts(node, self.ghosts[i])
         self.nodes[i] = node
         self._call(node, node.on_start)
 
@@ -392,6 +396,11 @@ class Simulator:
         """
         where: dict[int, int] = {}
         for g, members in enumerate(groups):
+            if isinstance(members, (str, bytes)) or not isinstance(members, Iterable):
+                raise TypeError(
+                    "`groups` must be groups of node ids, one iterable per group, e.g. "
+                    f"partition([0, 1], [2, 3, 4]); group {g} is {describe(members)}."
+                )
             for i in members:
                 i = self._check_node(i)
                 if i in where:
@@ -485,3 +494,37 @@ class _UnitUniform(Latency):
     @property
     def mean(self) -> float:
         return 0.5
+
+
+def simulate(
+    config: Any,
+    seed: int = 0,
+    latency: Latency | float | Sequence[float] = (5.0, 15.0),
+    loss: float = 0.0,
+    duplicate: float = 0.0,
+    trace: bool = True,
+    check: bool = True,
+) -> Simulator:
+    """A bare :class:`Simulator` running a protocol configuration, without clients.
+
+    ``config`` is any protocol configuration (:mod:`consensuslab.protocols`): the simulator reads
+    only ``config.n``, ``config.make_node`` and ``config.monitor()``, so it never imports a
+    protocol. With ``check=True`` the monitor runs after every step; either way it is kept in
+    ``sim.monitor``. :class:`~consensuslab.cluster.Cluster` is the facade with clients, a
+    nemesis and histories; this is the lower level the Paxos walkthroughs and tests use.
+
+    Examples
+    --------
+    >>> from consensuslab.protocols.paxos import PaxosConfig
+    >>> sim = simulate(PaxosConfig(n=3), seed=1, latency=10.0)
+    >>> sim.run_for(100.0)
+    >>> [node.decided for node in sim.nodes]
+    [1, 1, 1]
+    """
+    check_bool("check", check)
+    sim = Simulator(config.make_node, config.n, seed, latency=latency, loss=loss, duplicate=duplicate, trace=trace)
+    monitor = config.monitor()
+    sim.monitor = monitor  # type: ignore[attr-defined]  # an extra attribute, documented above
+    if check:
+        sim.step_hooks.append(monitor.observe)
+    return sim

@@ -1,7 +1,7 @@
 """Paxos widgets for notebook 02: a message-by-message stepper over the founding example and a
 flexible-quorum explorer (sliders for |Q1| and |Q2|).
 
-The stepper drives :class:`consensuslab.protocols.paxos.Walkthrough` (a tiny deterministic
+The stepper drives :class:`consensuslab.scenarios.paxos.Walkthrough` (a tiny deterministic
 driver: one action = one tick); every button is one call into it, then :meth:`update` redraws
 the message-sequence chart and the acceptors' state table. All logic is callable without a
 kernel (``deliver_next()``, ``drop_next()``, ``crash()``, ...), which is what the tests do.
@@ -17,7 +17,7 @@ import pandas as pd
 
 from consensuslab.experiments.paxos import Violation, unsafe_explore
 from consensuslab.plots.paxos import walkthrough_chart
-from consensuslab.protocols.paxos import Walkthrough
+from consensuslab.scenarios.paxos import Walkthrough
 from consensuslab.widgets.base import Explorer
 
 __all__ = ["PaxosStepper", "FlexibleQuorumExplorer"]

@@ -1,6 +1,6 @@
 """Fault-injection explorer for notebook 04: crash / partition / loss controls, safety shown.
 
-Each change re-runs :func:`consensuslab.protocols.raft.fault_injection_run` (one call: a seeded
+Each change re-runs :func:`consensuslab.scenarios.raft.fault_injection_run` (one call: a seeded
 nemesis with concurrent clients, safety checked after every step) and redraws the roles
 timeline and the final logs; the summary lists what was checked and whether it held.
 """
@@ -13,7 +13,7 @@ import ipywidgets as W
 import matplotlib.pyplot as plt
 
 from consensuslab.plots.raft import log_grid, role_timeline
-from consensuslab.protocols.raft import FaultRun, fault_injection_run
+from consensuslab.scenarios.raft import FaultRun, fault_injection_run
 from consensuslab.widgets.base import Explorer
 
 __all__ = ["RaftFaultExplorer"]

@@ -19,7 +19,7 @@ from consensuslab.check import check_linearizable  # noqa: E402
 from consensuslab.experiments.linearizability import kv_workload  # noqa: E402
 from consensuslab.protocols.base import Monitor, ProtocolConfig  # noqa: E402
 from consensuslab.protocols.kv import ClientResponse, KVStore  # noqa: E402
-from consensuslab.sim.node import Node  # noqa: E402
+from consensuslab.node import Node  # noqa: E402
 
 
 class _NoMonitor(Monitor):

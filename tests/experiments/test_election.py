@@ -15,6 +15,7 @@ from consensuslab.experiments import election as el
 from consensuslab.experiments.election import (
     LONG_LOG,
     SHORT_LOG,
+    DISK_BOUND,
     DiskLatency,
     downtime_summary,
     election_downtime,
@@ -25,7 +26,7 @@ from consensuslab.experiments.election import (
     split_vote_rates,
 )
 from consensuslab.protocols.raft import RaftConfig, RequestVote, RequestVoteReply
-from consensuslab.sim.node import Persist, Send, SetTimer
+from consensuslab.node import Persist, Send, SetTimer
 
 
 def test_crash_moment_is_uniform_within_the_heartbeat_interval():
@@ -67,7 +68,7 @@ def test_ineligible_candidate_collects_at_most_minority():
 def test_disk_latency_holds_replies_after_a_persist_only():
     """The disk model: a vote is acknowledged only after the write; broadcasts are not delayed."""
     cfg = RaftConfig(n=3, election_timeout=(150, 300), heartbeat=50)
-    node = DiskLatency(cfg.make_node(1, (0, 1, 2), np.random.default_rng(0), {}), disk=7.0)
+    node = DiskLatency(cfg.make_node(1, (0, 1, 2), np.random.default_rng(0), {}), disk=7.0, bound=DISK_BOUND)
     node.on_start()
     node.out = []
     node.on_message(0, RequestVote(1, 0, 0, 0))

@@ -21,13 +21,13 @@ from consensuslab.protocols.paxos import (
     Prepare,
     Promise,
     RetryPolicy,
-    Walkthrough,
     as_quorum,
-    informal_comparison,
     quorums_intersect,
 )
+from consensuslab.scenarios.paxos import Walkthrough, informal_comparison
 from consensuslab.quorum import FlexiblePaxos, Grid, Majority, Threshold
 from consensuslab.sim.nemesis import Nemesis
+from consensuslab.sim.simulator import simulate
 
 
 def decided(sim) -> list:
@@ -66,7 +66,7 @@ def test_informal_comparison_covers_every_message() -> None:
 def test_uncontended_decision_is_two_round_trips() -> None:
     """§2.2: phase 1 (Prepare/Promise) + phase 2 (Accept/Accepted) = 2 round trips = 4 delays."""
     cfg = PaxosConfig(n=3)
-    sim = cfg.simulate(seed=0, latency=10.0)
+    sim = simulate(cfg, seed=0, latency=10.0)
     sim.run_until(lambda: sim.nodes[0].decided is not None, timeout=1000)
     assert sim.now == pytest.approx(40.0)  # proposer knows the value is chosen after 4 one-way delays
     sim.run_for(100)
@@ -76,14 +76,14 @@ def test_uncontended_decision_is_two_round_trips() -> None:
 @pytest.mark.parametrize("n", [3, 5, 7])
 def test_message_counts_uncontended(n: int) -> None:
     """Documented counts: n-1 of each of Prepare, Promise, Accept, Accepted, Decide (5(n-1))."""
-    sim = PaxosConfig(n=n).simulate(seed=1)
+    sim = simulate(PaxosConfig(n=n), seed=1)
     sim.run_for(500)
     assert sim.trace.sent_by_kind == {k: n - 1 for k in ("Accept", "Accepted", "Decide", "Prepare", "Promise")}
 
 
 def test_message_counts_learn_all() -> None:
     """Accepted to every learner: n(n-1) Accepted messages and no Decide (§2.3 first option)."""
-    sim = PaxosConfig(n=3, learn="all").simulate(seed=1)
+    sim = simulate(PaxosConfig(n=3, learn="all"), seed=1)
     sim.run_for(500)
     assert sim.trace.sent_by_kind == {"Accept": 2, "Accepted": 6, "Prepare": 2, "Promise": 2}
     assert decided(sim) == [1, 1, 1]
@@ -156,7 +156,7 @@ def test_proposer_crash_before_any_accept_lets_another_value_win() -> None:
 
 def test_proposer_crash_between_phases_in_simulator() -> None:
     cfg = PaxosConfig(n=5, proposers=(0, 1), values=("a", "b"), start=(0.0, 400.0))
-    sim = cfg.simulate(seed=7)
+    sim = simulate(cfg, seed=7)
     assert sim.run_until(lambda: sim.nodes[0].phase is Phase.ACCEPTING, timeout=500)
     sim.crash(0)
     sim.run_for(2000)
@@ -187,7 +187,7 @@ def test_acceptor_restart_keeps_promise() -> None:
 
 def test_acceptor_restart_keeps_accepted_value_in_simulator() -> None:
     cfg = PaxosConfig(n=3)
-    sim = cfg.simulate(seed=3)
+    sim = simulate(cfg, seed=3)
     sim.run_until(lambda: sim.storage[1].get("accepted") is not None, timeout=500)
     before = (sim.nodes[1].promised, sim.nodes[1].accepted)
     sim.crash(1)
@@ -198,7 +198,7 @@ def test_acceptor_restart_keeps_accepted_value_in_simulator() -> None:
 def test_partition_221_no_decision_in_a_minority() -> None:
     """5 nodes split 2/2/1: no group holds a majority, so nothing is chosen until healed."""
     cfg = PaxosConfig(n=5, proposers=(0, 2, 4))
-    sim = cfg.simulate(seed=11)
+    sim = simulate(cfg, seed=11)
     sim.partition([0, 1], [2, 3], [4])
     sim.run_for(3000)
     assert decided(sim) == [None] * 5
@@ -216,7 +216,7 @@ def test_many_serial_instances() -> None:
         k = int(rng.integers(1, n + 1))
         props = tuple(int(p) for p in rng.choice(n, size=k, replace=False))
         cfg = PaxosConfig(n=n, proposers=props, values=tuple(f"v{p}" for p in props), retry="backoff")
-        sim = cfg.simulate(seed=seed)
+        sim = simulate(cfg, seed=seed)
         ok = sim.run_until(lambda: all(v is not None for v in decided(sim)), timeout=5000)
         assert ok, f"no decision: config={cfg!r} seed={seed}"
         values = set(decided(sim))
@@ -227,7 +227,7 @@ def test_client_proposal_is_answered_with_the_decision() -> None:
     from consensuslab.protocols.paxos import DecidedResponse, ProposeRequest
 
     cfg = PaxosConfig(n=3, proposers=())
-    sim = cfg.simulate(seed=2)
+    sim = simulate(cfg, seed=2)
     answers = []
     cid = sim.add_client(lambda node, resp: answers.append((node, resp)))
     sim.request(cid, 1, ProposeRequest(cid, "hello"))
@@ -243,7 +243,7 @@ def _rounds_to_decide(policy: str, seeds: range, proposers=(0, 1, 2, 3, 4), cap:
     out = []
     for seed in seeds:
         cfg = PaxosConfig(n=5, proposers=proposers, retry=policy)
-        sim = cfg.simulate(seed=seed, trace=False, check=False)
+        sim = simulate(cfg, seed=seed, trace=False, check=False)
         ok = sim.run_until(lambda: any(v is not None for v in decided(sim)), timeout=cap)
         out.append((ok, max(node.round for node in sim.nodes)))
     return out
@@ -273,7 +273,7 @@ def test_non_intersecting_sizes_rejected(q1: int, q2: int, n: int) -> None:
 
 def test_flexible_quorums_decide() -> None:
     """Howard et al. §3: |Q1| + |Q2| > n suffices; q2 = 2 of 5 with q1 = 4."""
-    sim = PaxosConfig(n=5, q1=4, q2=2, proposers=(0, 3)).simulate(seed=4)
+    sim = simulate(PaxosConfig(n=5, q1=4, q2=2, proposers=(0, 3)), seed=4)
     sim.run_for(1000)
     assert len(set(decided(sim))) == 1 and decided(sim)[0] is not None
 
@@ -287,7 +287,7 @@ def test_quorum_systems_accepted_and_checked() -> None:
         PaxosConfig(n=9, q1=3, q2=Grid(3, 3))
     with pytest.raises(ValueError, match="over n=5"):
         PaxosConfig(n=5, q1=Majority(3))
-    sim = PaxosConfig(n=9, q1=Grid(3, 3), q2=Grid(3, 3)).simulate(seed=1)
+    sim = simulate(PaxosConfig(n=9, q1=Grid(3, 3), q2=Grid(3, 3)), seed=1)
     sim.run_for(500)
     assert set(decided(sim)) == {1}
 
@@ -320,8 +320,7 @@ def test_monitor_detects_two_chosen_values() -> None:
     """The monitor can fail: feed it a fabricated history with two chosen values."""
 
     class Fake:
-        def __init__(self, accepts, proposed):
-            self.ghost_accepts, self.ghost_proposed = accepts, proposed
+        def __init__(self):
             self.promised, self.accepted, self.decided = ZERO, None, None
 
     class FakeSim:
@@ -330,10 +329,13 @@ def test_monitor_detects_two_chosen_values() -> None:
     cfg = PaxosConfig(n=3, proposers=(0, 1))
     mon = PaxosMonitor(cfg)
     sim = FakeSim()
-    sim.nodes = [Fake([(Ballot(1, 0), 1)], []), Fake([(Ballot(1, 0), 1)], []), Fake([], [])]
+    sim.nodes = [Fake(), Fake(), Fake()]
+    sim.ghosts = [{"ghost_accepts": [(Ballot(1, 0), 1)], "ghost_proposed": []},
+                  {"ghost_accepts": [(Ballot(1, 0), 1)], "ghost_proposed": []},
+                  {"ghost_accepts": [], "ghost_proposed": []}]
     mon.observe(sim)
-    sim.nodes[1] = Fake([(Ballot(2, 1), 2)], [])
-    sim.nodes[2] = Fake([(Ballot(2, 1), 2)], [])
+    sim.ghosts[1]["ghost_accepts"].append((Ballot(2, 1), 2))
+    sim.ghosts[2]["ghost_accepts"].append((Ballot(2, 1), 2))
     with pytest.raises(SafetyViolation, match="Agreement"):
         mon.observe(sim)
 
@@ -377,7 +379,7 @@ def _nemesis_run(seed: int) -> None:
     cfg = PaxosConfig(n=n, proposers=props, values=tuple(f"v{p}" for p in props), retry=policy,
                       start=tuple(float(s) for s in rng.uniform(0, 200, size=k)), learn=str(rng.choice(["proposer", "all"])))
     try:
-        sim = cfg.simulate(seed=seed, latency=(1.0, 30.0), loss=loss, duplicate=dup, trace=False)
+        sim = simulate(cfg, seed=seed, latency=(1.0, 30.0), loss=loss, duplicate=dup, trace=False)
         Nemesis(n, seed, duration=800.0, interval=(20.0, 150.0), max_loss=0.5).apply(sim)
         sim.run_for(800.0)
         if policy != "immediate" and (n > 1):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from consensuslab.experiments.paxos import dueling, multipaxos_cost, unsafe_grid
 from consensuslab.plots.paxos import duel_figure, messages_per_command, unsafe_map, walkthrough_chart
-from consensuslab.protocols.paxos import Walkthrough
+from consensuslab.scenarios.paxos import Walkthrough
 from consensuslab.widgets.paxos import FlexibleQuorumExplorer, PaxosStepper
 
 

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from consensuslab.protocols.raft import (
-    Role,
+from consensuslab.protocols.raft import Role
+from consensuslab.scenarios.raft import (
     fault_injection_run,
     leader_crash_scenario,
     partition_repair_scenario,
@@ -21,7 +21,9 @@ def test_seed_149_catches_up_in_full_mode() -> None:
     s = run.summary
     assert run.violation is None and s["safety violations"] == 0 and s["linearizable"]
     assert s["caught up"] is True
-    assert s["catch-up time (ms)"] > 500.0  # longer than the old fixed wait
+    # measured, not a fixed wait (it was > 500 ms before retried requests joined their entries;
+    # about 220 ms since)
+    assert 0.0 < s["catch-up time (ms)"] < 3000.0
     assert len(set(run.state.logs)) == 1  # and the logs converged
 
 

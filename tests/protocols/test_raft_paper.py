@@ -26,7 +26,7 @@ from consensuslab.protocols.raft import (
     Role,
     TimeoutNow,
 )
-from consensuslab.sim.node import Broadcast, CancelTimer, Persist, Reply, Send, SetTimer
+from consensuslab.node import Broadcast, CancelTimer, Persist, Reply, Send, SetTimer
 
 PEERS = (0, 1, 2)
 

@@ -12,14 +12,8 @@ import pytest
 from consensuslab.check import check_linearizable
 from consensuslab.cluster import Cluster
 from consensuslab.protocols.kv import ClientRequest, Command
-from consensuslab.protocols.raft import (
-    Role,
-    TransferLeadership,
-    figure8_replay,
-    invoke,
-    log_frame,
-    roles_frame,
-)
+from consensuslab.protocols.raft import Role, TransferLeadership
+from consensuslab.scenarios.raft import figure8_replay, invoke, log_frame, roles_frame
 
 
 def make(n: int = 3, seed: int = 0, **kw) -> Cluster:

@@ -19,10 +19,9 @@ from consensuslab.protocols.vesta import (
     VestaNode,
     Write,
     WriteAck,
-    holders,
-    reconfigure,
 )
-from consensuslab.sim.node import Send, SetTimer
+from consensuslab.scenarios.vesta import holders, reconfigure
+from consensuslab.node import Send, SetTimer
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
 
 

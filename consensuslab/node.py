@@ -1,9 +1,15 @@
-"""The sans-I/O node interface and the effects a node emits.
+"""The sans-I/O node contract: the one interface between every protocol and every driver.
 
 Theory of operation
 -------------------
-A protocol node is a plain object. The driver (the :class:`~consensuslab.sim.Simulator`, or a
-real transport) feeds it inputs by calling exactly one handler at a time:
+A protocol node is a plain object. A *driver* feeds it inputs by calling exactly one handler at a
+time. The drivers are the discrete-event simulator (:mod:`consensuslab.sim`), and any other
+runtime that honours this page (an exhaustive explorer of interleavings, a real network
+transport). Protocols (:mod:`consensuslab.protocols`) import this module and nothing from any
+driver; drivers import this module and know protocols only through it. The layering test
+(``tests/test_layering.py``) holds both sides to that.
+
+The inputs:
 
 ``on_start()``
     the node (re)starts; recover from ``self.stable`` (what was persisted before a crash).
@@ -37,6 +43,22 @@ Inputs a node may read: ``self.id``, ``self.peers`` (all node ids, including its
 driver's time in ms, set before each handler call — an input, like etcd's ticks; protocols
 that do not need absolute time should use timers only).
 
+What a driver owes a node: it sets ``now`` before each handler, performs ``out`` in order and
+then empties it, keeps ``stable`` across a crash (a restarted node is a *new* object built from
+the persisted values; volatile fields are lost), and never calls two handlers at once.
+
+Ghost state. Attributes whose names start with ``ghost_`` are verification-only history (the
+accepts a Paxos acceptor performed, the requests a leader received): the protocol appends to
+them and never reads them to decide anything. A driver keeps them across crashes, as it keeps
+``stable``: :func:`adopt_ghosts` hands a restarted node the very objects its earlier incarnations
+filled, and the driver shows them as ``ghosts[i]`` even while node ``i`` is down. So a monitor's
+verdict depends neither on when it is called nor on which nodes happen to be up.
+
+Monitors (the safety checkers of :mod:`consensuslab.protocols`) look at a running cluster only
+through :class:`ClusterView`: the live nodes (``None`` for a crashed one), their persisted
+state, their ghost state and the driver's time. Any driver that exposes those attributes can be
+checked by the same monitors.
+
 Example
 -------
 A node that answers every ``"ping"`` with ``"pong"`` and counts what it has seen, durably:
@@ -58,8 +80,8 @@ A node that answers every ``"ping"`` with ``"pong"`` and counts what it has seen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -74,6 +96,8 @@ __all__ = [
     "Reply",
     "Note",
     "Effect",
+    "ClusterView",
+    "adopt_ghosts",
 ]
 
 NodeId = int
@@ -112,6 +136,28 @@ class Note(NamedTuple):
 
 
 Effect = Send | Broadcast | SetTimer | CancelTimer | Persist | Reply | Note
+
+
+class ClusterView(Protocol):
+    """What a monitor may read of a running cluster, whatever drives it.
+
+    ``nodes[i]`` is node ``i``'s live object or ``None`` while it is down; ``storage[i]`` is what
+    node ``i`` has persisted (it survives crashes); ``ghosts[i]`` is node ``i``'s ghost state over all its incarnations (see
+    :func:`adopt_ghosts`); ``now`` is the driver's time in ms (a driver
+    with no clock, such as an explorer of interleavings, reports a step count or 0).
+    """
+
+    @property
+    def nodes(self) -> Sequence[Any]: ...  # each a protocol's Node subclass, or None while down
+
+    @property
+    def storage(self) -> Sequence[Mapping[str, Any]]: ...
+
+    @property
+    def ghosts(self) -> Sequence[Mapping[str, Any]]: ...
+
+    @property
+    def now(self) -> float: ...
 
 
 class Node:
@@ -186,3 +232,31 @@ class Node:
 
     def note(self, event: str, **data: Any) -> None:
         self.out.append(Note(event, data))
+
+
+def adopt_ghosts(node: Node, ghosts: dict[str, Any]) -> None:
+    """Share ``node``'s ``ghost_*`` attributes with ``ghosts``, the driver's record for its index.
+
+    On a node's first start the driver's record is empty and takes the node's (fresh) ghost
+    objects; on a restart the new node is given the objects its earlier incarnations filled, so
+    ghost history survives crashes. Call it right after building a node, before ``on_start``.
+
+    >>> import numpy as np
+    >>> class G(Node):
+    ...     def __init__(self, *args):
+    ...         super().__init__(*args)
+    ...         self.ghost_seen = []             # verification-only history
+    >>> record = {}
+    >>> first = G(0, (0,), np.random.default_rng(0)); adopt_ghosts(first, record)
+    >>> first.ghost_seen.append("x")
+    >>> again = G(0, (0,), np.random.default_rng(0)); adopt_ghosts(again, record)
+    >>> again.ghost_seen
+    ['x']
+    """
+    for name, value in list(vars(node).items()):
+        if not name.startswith("ghost_"):
+            continue
+        if name in ghosts:
+            setattr(node, name, ghosts[name])
+        else:
+            ghosts[name] = value

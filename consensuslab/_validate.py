@@ -22,6 +22,7 @@ __all__ = [
     "check_probability",
     "check_choice",
     "check_range_pair",
+    "check_size",
     "describe",
 ]
 
@@ -119,3 +120,24 @@ def check_range_pair(
         op = "<" if strict_order else "<="
         raise ValueError(f"`{name}` must satisfy low {op} high; got {tuple(value)}.")
     return lo, hi
+
+
+def check_size(name: str, size: float, limit: int, unit: str, how: str = "") -> int:
+    """A size derived from parameters (``size`` ``unit``) must be at most ``limit``; raise otherwise.
+
+    Used where parameters multiply into a table or a loop too large to build: the check runs
+    before anything is allocated, and the message states the size, the limit and (``how``)
+    how the size follows from the parameters::
+
+        ValueError: `weights` must give at most 16777216 ring points (round(vnodes * weight)
+        summed over nodes, vnodes=160); got 160000000160.
+
+    ``size`` may be a float (``inf`` when the product overflows); the return value is ``int(size)``.
+    """
+    if not size <= limit:  # also catches nan
+        if isinstance(size, numbers.Integral):
+            got = str(int(size))
+        else:
+            got = str(int(size)) if math.isfinite(size) else f"{size} (the product overflows a float)"
+        raise ValueError(f"`{name}` must give at most {limit} {unit}{' (' + how + ')' if how else ''}; got {got}.")
+    return int(size)

@@ -67,14 +67,18 @@ from consensuslab._validate import check_float, check_int, describe
 from consensuslab.hashing.base import PlacementAlgorithm
 from consensuslab.hashing.keys import fmix64
 
-__all__ = ["AnchorHash"]
+__all__ = ["MAX_CAPACITY", "AnchorHash"]
 
 IntArray = npt.NDArray[np.intp]
 U64Array = npt.NDArray[np.uint64]
 
 _CW = np.uint64(0x9E3779B97F4A7C15)
 _ONE = np.uint64(1)
-_MAX_CAPACITY = 2**31 - 1
+#: Largest anchor (``capacity``). The state is ~28 bytes per bucket (four int32 arrays, the
+#: removed stack and the bucket -> node map), and every ``with_node``/``without_node`` copies
+#: it: 2**24 buckets hold ~470 MB and build in ~0.3 s; 2**26 would take ~1.9 GB per copy.
+#: 16,777,216 buckets is 8000x the benchmark's anchor (2 x 1000 nodes).
+MAX_CAPACITY = 2**24
 _CHUNK = 1 << 17  # keys per block: the per-step index sets stay in cache
 
 
@@ -110,13 +114,16 @@ class AnchorHash(PlacementAlgorithm):
         Distinct node names; node ``i`` starts on bucket ``i``.
     capacity : int, optional
         Anchor size ``a``: the largest number of nodes this object (and the objects derived
-        from it by :meth:`with_node`) can hold. Default ``2 * len(nodes)``. Lookups cost about
-        ``1 + ln(capacity / len(nodes))`` hash evaluations per key.
+        from it by :meth:`with_node`) can hold; ``len(nodes) <= capacity <=``
+        :data:`MAX_CAPACITY` (2**24 = 16,777,216). Default ``2 * len(nodes)`` (at most
+        :data:`MAX_CAPACITY`). Lookups cost about ``1 + ln(capacity / len(nodes))`` hash
+        evaluations per key; the state costs ~28 bytes per bucket (~470 MB at the limit).
 
     Raises
     ------
     ValueError
-        If ``capacity`` is smaller than the number of nodes.
+        If ``capacity`` is smaller than the number of nodes or larger than
+        :data:`MAX_CAPACITY`.
 
     Notes
     -----
@@ -157,8 +164,8 @@ class AnchorHash(PlacementAlgorithm):
         super().__init__(nodes)
         n = len(self.nodes)
         if capacity is None:
-            capacity = 2 * n
-        a = check_int("capacity", capacity, n, _MAX_CAPACITY)
+            capacity = max(n, min(2 * n, MAX_CAPACITY))
+        a = check_int("capacity", capacity, n, MAX_CAPACITY)
         # INITANCHOR(a, n): every bucket starts as itself; buckets a-1 .. n are removed in
         # that order (A[b] = b, K[b] = L[b] = W[b] = b).
         idx = np.arange(a, dtype=np.int32)

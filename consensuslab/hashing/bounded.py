@@ -35,7 +35,7 @@ import numpy.typing as npt
 
 from consensuslab._validate import check_float, check_int
 from consensuslab.hashing.base import PlacementAlgorithm
-from consensuslab.hashing.ring import Ring
+from consensuslab.hashing.ring import MAX_POINTS, Ring
 
 __all__ = ["BoundedLoad"]
 
@@ -52,7 +52,14 @@ class BoundedLoad(PlacementAlgorithm):
     c : float, default 1.25
         Load factor (> 1): a node holds at most ``ceil(c * m * w_i / sum(w))`` of ``m`` keys.
     vnodes : int, default 100
-        Virtual nodes per unit weight on the underlying ring.
+        Virtual nodes per unit weight on the underlying ring (1 <= vnodes <= 2**24).
+
+    Raises
+    ------
+    ValueError
+        Bad nodes or weights, ``c <= 1``, ``vnodes`` out of range, or an underlying ring of
+        more than :data:`~consensuslab.hashing.ring.MAX_POINTS` (2**24) points in total
+        (``round(vnodes * weight)`` per node): the same limits as :class:`Ring`.
 
     Examples
     --------
@@ -80,7 +87,7 @@ class BoundedLoad(PlacementAlgorithm):
     ) -> None:
         super().__init__(nodes, weights)
         self._set("c", check_float("c", c, 1.0, low_open=True))
-        self._set("vnodes", check_int("vnodes", vnodes, 1))
+        self._set("vnodes", check_int("vnodes", vnodes, 1, MAX_POINTS))
         self._set("ring", Ring(self.nodes, weights=self.weights, vnodes=self.vnodes))
 
     def _options(self) -> dict[str, Any]:

@@ -25,7 +25,11 @@ bucket's keys are redistributed: ~2/n of keys move rather than the ideal 1/n).
 
 Preference lists (``replicas=k``) use the bucket of the key rehashed with salts 1, 2, ...
 over the nodes not yet chosen (each candidate drawn by jump over the remaining list), so each
-replica level is again a jump hash.
+replica level is again a jump hash. The list of remaining nodes is a per-key permutation, so
+keys are processed in blocks of about ``2**21 / n`` (a bounded ~16 MB working set).
+
+Sizes: jump hash has no table, so there is nothing to build; the bucket count is at most
+``2**31 - 1`` (:data:`MAX_BUCKETS`, the C reference's ``int32``).
 
 References
 ----------
@@ -40,6 +44,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from consensuslab._validate import check_int
 from consensuslab.hashing.base import PlacementAlgorithm
 from consensuslab.hashing.keys import (
     KeyLike,
@@ -49,7 +54,7 @@ from consensuslab.hashing.keys import (
     hash_keys,
 )
 
-__all__ = ["Jump", "jump_hash"]
+__all__ = ["MAX_BUCKETS", "Jump", "jump_hash"]
 
 _LCG = np.uint64(2862933555777941757)
 _ONE = np.uint64(1)
@@ -64,6 +69,10 @@ _MAGIC_M1 = float(2**52 - 1)
 _CHUNK = 1 << 17
 #: compact the live entries when at most this fraction of the block is still jumping
 _COMPACT = 0.5
+#: most buckets (the C reference takes an ``int32`` bucket count)
+MAX_BUCKETS = 2**31 - 1
+#: (key, node) entries per block of a preference-list computation
+_PREF_BLOCK = 1 << 21
 
 
 def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
@@ -74,12 +83,17 @@ def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
     keys : numpy.ndarray of uint64
         The (already hashed) keys.
     n : int
-        Number of buckets (1 <= n < 2**31).
+        Number of buckets (1 <= n < 2**31, the C reference's ``int32``).
 
     Returns
     -------
     numpy.ndarray of intp
         Bucket per key.
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is out of range.
 
     Examples
     --------
@@ -87,6 +101,7 @@ def jump_hash(keys: npt.NDArray[np.uint64], n: int) -> npt.NDArray[np.intp]:
     >>> jump_hash(np.array([0, 1, 2**63], dtype=np.uint64), 10).tolist()
     [0, 6, 5]
     """
+    n = check_int("n", n, 1, MAX_BUCKETS)
     return _jump(np.asarray(keys, dtype=np.uint64), n, None)
 
 
@@ -240,15 +255,22 @@ class Jump(PlacementAlgorithm):
     def _assign_replicas(self, h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.intp]:
         n = len(self.nodes)
         out = np.empty((h.shape[0], k), dtype=np.intp)
-        # remaining[r] lists the node indices not yet chosen for row r (as a permutation).
-        remaining = np.broadcast_to(np.arange(n, dtype=np.intp), (h.shape[0], n)).copy()
-        rows = np.arange(h.shape[0])
-        for level in range(k):
-            salted = h if level == 0 else fmix64(h ^ np.uint64((0x9E3779B97F4A7C15 * level) & (2**64 - 1)))
-            slot = jump_hash(salted, n - level)
-            out[:, level] = remaining[rows, slot]
-            # remove the chosen node: move the last live entry into its slot
-            remaining[rows, slot] = remaining[:, n - level - 1]
+        # Keys in blocks of about _PREF_BLOCK / n rows: the per-row permutation below is
+        # (rows, n), which for all keys at once would be keys x nodes x 8 bytes (8 GB for
+        # 10**6 keys on 1000 nodes). Rows are independent, so blocking changes no result.
+        step = max(1, _PREF_BLOCK // n)
+        for s in range(0, h.shape[0], step):
+            hb = h[s : s + step]
+            m = hb.shape[0]
+            # remaining[r] lists the node indices not yet chosen for row r (as a permutation).
+            remaining = np.broadcast_to(np.arange(n, dtype=np.intp), (m, n)).copy()
+            rows = np.arange(m)
+            for level in range(k):
+                salted = hb if level == 0 else fmix64(hb ^ np.uint64((0x9E3779B97F4A7C15 * level) & (2**64 - 1)))
+                slot = jump_hash(salted, n - level)
+                out[s + rows, level] = remaining[rows, slot]
+                # remove the chosen node: move the last live entry into its slot
+                remaining[rows, slot] = remaining[:, n - level - 1]
         return out
 
     def memory_bytes(self) -> int:

@@ -24,19 +24,42 @@ section 3.4 and Pseudocode 1.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from consensuslab._validate import check_int
+from consensuslab._validate import check_int, check_size
 from consensuslab.hashing.base import PlacementAlgorithm, first_distinct
 from consensuslab.hashing.keys import hash_keys
 
-__all__ = ["Maglev", "is_prime", "maglev_table"]
+__all__ = ["MAX_FILL_VISITS", "MAX_TABLE_SIZE", "Maglev", "fill_visits", "is_prime", "maglev_table"]
 
 _CHUNK = 1 << 16
+#: Largest table size ``M``. The table fill is a sequential Python loop (~4 microseconds per
+#: slot): 5000011 slots take ~20 s for 100 nodes. It is Envoy's (and Istio's) limit on
+#: Maglev's ``table_size`` and 76x the paper's small table (65537); the paper's large table,
+#: 655373, builds in ~2 s.
+MAX_TABLE_SIZE = 5_000_011
+#: Most node visits the weighted fill may make. Each round of the fill visits every node and
+#: only nodes whose credit reaches 1 take a slot, so a node far heavier than the rest makes
+#: the others wait many rounds: the fill visits about ``n * M * max(w) / sum(w)`` nodes
+#: (``M`` for equal weights). 2**28 visits take ~10 s.
+MAX_FILL_VISITS = 2**28
+
+
+def fill_visits(n: int, size: int, weights: Sequence[float] | None = None) -> int:
+    """Node visits the (weighted) fill of :func:`maglev_table` makes, to within one round.
+
+    Each round visits all ``n`` nodes and hands out ``sum(w) / max(w)`` slots on average, so
+    the fill takes ``ceil(size * max(w) / sum(w))`` rounds.
+    """
+    if weights is None:
+        return n * math.ceil(size / n)
+    rel = math.fsum(float(w) / max(weights) for w in weights)
+    return n * math.ceil(size / rel)
 
 
 def is_prime(m: int) -> bool:
@@ -61,7 +84,7 @@ def maglev_table(offsets: Sequence[int], skips: Sequence[int], size: int, weight
     offsets, skips : sequence of int
         Per-node permutation parameters (``0 <= offset < size``, ``1 <= skip < size``).
     size : int
-        Table size ``M`` (prime).
+        Table size ``M`` (prime, at most :data:`MAX_TABLE_SIZE` = 5000011).
     weights : sequence of float, optional
         Relative weights; a node takes a turn when its credit reaches 1.
 
@@ -69,8 +92,17 @@ def maglev_table(offsets: Sequence[int], skips: Sequence[int], size: int, weight
     -------
     numpy.ndarray of int32, shape (size,)
         Node index per slot.
+
+    Raises
+    ------
+    ValueError
+        If ``size`` exceeds :data:`MAX_TABLE_SIZE`, or the weighted fill would visit more
+        than :data:`MAX_FILL_VISITS` nodes (see :func:`fill_visits`); checked before the fill.
     """
     n = len(offsets)
+    size = check_int("table_size", size, 1, MAX_TABLE_SIZE)
+    how = f"{n} nodes x ceil(table_size * max(w) / sum(w)) rounds; table_size={size}"
+    check_size("weights", fill_visits(n, size, weights), MAX_FILL_VISITS, "node visits in the table fill", how)
     entry = [-1] * size
     nxt = [0] * n
     off = [int(o) for o in offsets]
@@ -106,12 +138,23 @@ class Maglev(PlacementAlgorithm):
     weights : sequence of float or mapping, optional
         Relative weights (finite, > 0).
     table_size : int, default 65537
-        ``M``: a prime larger than the number of nodes (use ``M > 100 n`` for 1% balance).
+        ``M``: a prime larger than the number of nodes (use ``M > 100 n`` for 1% balance),
+        at most :data:`MAX_TABLE_SIZE` = 5000011.
 
     Raises
     ------
     ValueError
-        If ``table_size`` is not prime or not larger than the node count.
+        If ``table_size`` is not prime, not larger than the node count, or larger than
+        :data:`MAX_TABLE_SIZE`; or if the weights are so skewed that the weighted fill would
+        visit more than :data:`MAX_FILL_VISITS` (2**28) nodes.
+
+    Notes
+    -----
+    Size limits, checked before the table is filled: ``table_size <= 5000011`` (Envoy's limit;
+    the paper uses 65537 and 655373; the fill takes ~4 microseconds per slot, ~20 s at the
+    limit), and with weights ``n * table_size * max(w) / sum(w) <= 2**28`` node visits
+    (``table_size`` for equal weights; 999 nodes of weight 1 beside one of weight 1000 need
+    2.5e9 visits at ``M = 5000011``, several minutes of fill).
 
     Examples
     --------
@@ -135,7 +178,7 @@ class Maglev(PlacementAlgorithm):
         table_size: int = 65537,
     ) -> None:
         super().__init__(nodes, weights)
-        m = check_int("table_size", table_size, 2)
+        m = check_int("table_size", table_size, 2, MAX_TABLE_SIZE)  # before the primality test
         if not is_prime(m):
             raise ValueError(f"`table_size` must be a prime number; got {m}.")
         if m <= len(self.nodes):

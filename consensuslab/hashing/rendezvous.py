@@ -10,6 +10,10 @@ Removing a node moves only its own keys (each to its second-highest node); addin
 keys only for itself. A preference list is the ``k`` highest scores. Lookup costs O(n) per key
 (vectorized over a ``(keys, nodes)`` block).
 
+Sizes: there is no table or size parameter -- the state is one seed and one weight per node,
+and lookups run in blocks of at most ``2**21`` (key, node) scores (~16 MB), whatever the number
+of keys and nodes -- so there is nothing to bound.
+
 References
 ----------
 D. Thaler and C. Ravishankar, "Using Name-Based Mappings to Increase Hit Rates", IEEE/ACM ToN 1998.

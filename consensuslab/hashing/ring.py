@@ -48,15 +48,20 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from consensuslab._validate import check_choice, check_int
+from consensuslab._validate import check_choice, check_int, check_size
 from consensuslab.hashing.base import PlacementAlgorithm, first_distinct
 from consensuslab.hashing.keys import KeyLike, hash_keys, md5_digests
 
-__all__ = ["Ring"]
+__all__ = ["MAX_POINTS", "Ring"]
 
 RingMode = Literal["native", "ketama", "uhashring"]
 _DEFAULT_VNODES = {"native": 160, "ketama": 40, "uhashring": 160}
 _CHUNK = 1 << 16
+#: Most ring points one Ring may place (all nodes, all modes), checked from ``vnodes`` and
+#: ``weights`` before any point is made. 2**24 points take ~17 s and ~2.5 GB to build (the
+#: labels are Python strings); it is 16x the largest ring the notebooks build (1000 nodes x
+#: 1000 vnodes) and holds 100,000 nodes at libketama-scale 160 vnodes.
+MAX_POINTS = 2**24
 
 
 def _dedupe_last_writer(
@@ -87,7 +92,8 @@ class Ring(PlacementAlgorithm):
     weights : sequence of float or mapping name -> float, optional
         Relative capacities (finite, > 0; default 1). ``"uhashring"`` mode needs integers.
     vnodes : int, optional
-        Virtual nodes per unit weight (>= 1); default 160 (native, uhashring) or 40 (ketama).
+        Virtual nodes per unit weight (1 <= vnodes <= :data:`MAX_POINTS` = 2**24); default 160
+        (native, uhashring) or 40 (ketama).
     mode : {"native", "ketama", "uhashring"}, default "native"
         Point layout and key hash; see the module notes.
     replicas_per_label : int, default 4
@@ -96,7 +102,16 @@ class Ring(PlacementAlgorithm):
     Raises
     ------
     ValueError
-        Empty/duplicate node names, bad weights, ``vnodes < 1``, unknown mode.
+        Empty/duplicate node names, bad weights, ``vnodes`` out of range, unknown mode, or a
+        layout of more than :data:`MAX_POINTS` (2**24 = 16,777,216) ring points in total.
+
+    Notes
+    -----
+    Size limit: the ring places ``sum(round(vnodes * weight))`` points (native mode), so a
+    large ``vnodes`` *or* a large weight makes it big; a layout of more than
+    :data:`MAX_POINTS` points is refused up front, before any label is made. Building costs
+    about 1 microsecond and ~150 bytes per point (~17 s and ~2.5 GB at the limit); the lookup
+    state left behind is ~12 bytes per point plus a radix table of at most 2**22 entries.
 
     Examples
     --------
@@ -136,7 +151,7 @@ class Ring(PlacementAlgorithm):
     ) -> None:
         super().__init__(nodes, weights)
         check_choice("mode", mode, ("native", "ketama", "uhashring"))
-        vnodes = _DEFAULT_VNODES[mode] if vnodes is None else check_int("vnodes", vnodes, 1)
+        vnodes = _DEFAULT_VNODES[mode] if vnodes is None else check_int("vnodes", vnodes, 1, MAX_POINTS)
         replicas_per_label = check_int("replicas_per_label", replicas_per_label, 1, 4)
         self._set("vnodes", vnodes)
         self._set("mode", mode)
@@ -156,27 +171,58 @@ class Ring(PlacementAlgorithm):
     # -- construction ----------------------------------------------------------------------
     def points_per_node(self) -> npt.NDArray[np.intp]:
         """Number of ring points each node places (before coincident points are merged)."""
+        counts = self._label_counts()
+        if self.mode == "ketama":
+            return np.array(counts, dtype=np.intp) * self.replicas_per_label
+        return np.array(counts, dtype=np.intp)
+
+    def _label_counts(self) -> list[int]:
+        """Labels per node (one point each, ``replicas_per_label`` points in ketama mode).
+
+        Checked against :data:`MAX_POINTS` before any label is made: the counts are computed
+        as Python numbers from ``vnodes`` and ``weights`` alone.
+        """
         n = len(self.nodes)
+        v = self.vnodes
+        uniform = all(float(w) == 1.0 for w in self.weights)
+        name = "vnodes" if uniform or self.mode == "ketama" else "weights"
         if self.mode == "native":
-            return np.array([max(1, round(self.vnodes * float(w))) for w in self.weights], dtype=np.intp)
+            xs = [v * float(w) for w in self.weights]
+            if all(x <= MAX_POINTS for x in xs):  # also false for inf/nan
+                counts: list[int] = [max(1, round(x)) for x in xs]
+                total: float = sum(counts)
+            else:
+                counts, total = [], math.fsum(xs)
+            how = f"round(vnodes * weight), at least 1, summed over {n} nodes; vnodes={v}"
+            check_size(name, total, MAX_POINTS, "ring points", how)
+            return counts
         if self.mode == "uhashring":
-            return np.array([self.vnodes * int(w) for w in self.weights], dtype=np.intp)
-        total = sum(self.weights)
-        labels = [int((self.vnodes * n * w) // total) for w in self.weights]
-        return np.array(labels, dtype=np.intp) * self.replicas_per_label
+            counts = [v * int(w) for w in self.weights]
+            how = f"vnodes * weight summed over {n} nodes; vnodes={v}"
+            check_size(name, sum(counts), MAX_POINTS, "ring points", how)
+            return counts
+        wsum = sum(self.weights)
+        raw = [(v * n * w) // wsum for w in self.weights]  # libketama's label count per node
+        r = self.replicas_per_label
+        how = f"{r} points per label, (vnodes * {n} nodes * weight) // sum(weights) labels per node; vnodes={v}"
+        if not all(math.isfinite(x) for x in raw):
+            check_size(name, math.inf, MAX_POINTS, "ring points", how)
+        counts = [int(x) for x in raw]
+        check_size(name, sum(counts) * r, MAX_POINTS, "ring points", how)
+        return counts
 
     def _build(self) -> None:
         n = len(self.nodes)
         lo: npt.NDArray[np.uint64] | None = None
+        per = self._label_counts()  # raises before building if the ring would be too large
         if self.mode == "native":
-            counts = self.points_per_node()
+            counts = np.array(per, dtype=np.intp)
             labels = [f"{name}#{j}" for name, c in zip(self.nodes, counts) for j in range(c)]
             points = hash_keys(labels, seed=1)
             owners = np.repeat(np.arange(n, dtype=np.intp), counts)
             (points,), owners = _dedupe_last_writer((points,), owners)
             bits = 64
         elif self.mode == "uhashring":
-            per = [self.vnodes * int(w) for w in self.weights]
             labels = [f"{name}-{j}" for name, c in zip(self.nodes, per) for j in range(c)]
             d = md5_digests(labels)
             hi = np.ascontiguousarray(d[:, :8]).view(">u8").ravel().astype(np.uint64)
@@ -185,8 +231,6 @@ class Ring(PlacementAlgorithm):
             (points, lo), owners = _dedupe_last_writer((hi, lo_all), owners)
             bits = 64
         else:
-            total = sum(self.weights)
-            per = [int((self.vnodes * n * w) // total) for w in self.weights]
             labels = [f"{name}-{j}" for name, c in zip(self.nodes, per) for j in range(c)]
             r = self.replicas_per_label
             d = md5_digests(labels) if labels else np.empty((0, 16), dtype=np.uint8)

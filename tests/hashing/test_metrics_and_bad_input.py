@@ -72,7 +72,7 @@ NODES = ["a", "b", "c"]
         (lambda: Ring(["a", ""]), ValueError, "`nodes`"),
         (lambda: Ring("abc"), TypeError, "`nodes`"),
         (lambda: Ring([1, 2]), TypeError, "`nodes`"),
-        (lambda: Ring(NODES, vnodes=0), ValueError, "`vnodes` must be an int >= 1; got 0."),
+        (lambda: Ring(NODES, vnodes=0), ValueError, "`vnodes` must be an int >= 1 and <= 16777216; got 0."),
         (lambda: Ring(NODES, weights=[1, 0, 1]), ValueError, "`weights`"),
         (lambda: Ring(NODES, weights=[1, float("nan"), 1]), ValueError, "`weights`"),
         (lambda: Ring(NODES, weights=[1, float("inf"), 1]), ValueError, "`weights`"),

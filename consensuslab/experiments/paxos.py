@@ -216,13 +216,18 @@ def multipaxos_steady_round_trips(n: int = 3, latency: float = 10.0, seed: int =
 # -- the unsafe flexible-quorum search ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Violation:
-    """A replayable agreement violation: ``config`` + ``seed`` reproduce it."""
+    """A replayable agreement violation: ``config`` + ``seed`` reproduce it.
+
+    ``messages`` and ``events`` (``Trace.to_frame()``: the nemesis's partitions, notes) are
+    the trace up to the violation.
+    """
 
     seed: int
     config: PaxosConfig
     violation: SafetyViolation
     messages: pd.DataFrame
     nemesis: bool
+    events: pd.DataFrame | None = None
 
     def replay(self) -> Any:
         """Run the same configuration and seed again (raises the same SafetyViolation)."""
@@ -264,7 +269,7 @@ def find_violation(n: int = 5, q1: int = 2, q2: int = 2, seeds: Iterable[int] = 
             try:
                 sim.run_for(1500.0)
             except SafetyViolation as exc:
-                return Violation(seed, cfg, exc, sim.trace.messages(), nemesis)
+                return Violation(seed, cfg, exc, sim.trace.messages(), nemesis, sim.trace.to_frame())
             raise RuntimeError(f"seed {seed} did not replay deterministically")  # pragma: no cover
     return None
 

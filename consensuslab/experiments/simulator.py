@@ -4,6 +4,12 @@
 the simulator and measures, from the trace, what the network did to the messages: the delay
 of every delivered message, the fraction lost, and the fraction that arrived out of send order
 on its link (reordering is not a separate knob: it falls out of random latency).
+
+`delay_table` compares each example distribution's exact median and 99th percentile (from its
+quantile function) with a sample's; `delay_ccdf` is the empirical complementary CDF of a sample
+with a pointwise Clopper–Pearson interval (``scipy.stats.beta``), what the tail plot draws;
+`profile_table` formats `network_profile` rows for people (counts as integers, rates as %,
+delays in ms).
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats as _st
 
 from consensuslab._validate import check_float, check_int, check_probability
 from consensuslab.experiments.registry import Result, experiment
@@ -20,7 +27,7 @@ from consensuslab.sim import Exponential, Latency, LogNormal, Pareto, Simulator,
 from consensuslab.sim.example import Chatter
 from consensuslab.stats import wilson
 
-__all__ = ["network_profile", "reordered_fraction", "LATENCY_EXAMPLES"]
+__all__ = ["network_profile", "reordered_fraction", "LATENCY_EXAMPLES", "delay_ccdf", "delay_table", "profile_table"]
 
 #: Example delay distributions with similar medians (~10 ms) and very different tails.
 LATENCY_EXAMPLES: dict[str, Latency] = {
@@ -29,6 +36,76 @@ LATENCY_EXAMPLES: dict[str, Latency] = {
     "lognormal (mu=ln 10, sigma=0.5)": LogNormal(float(np.log(10.0)), 0.5),
     "pareto (xm=7, alpha=2)": Pareto(7.0, 2.0),
 }
+
+
+def delay_ccdf(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+    """Empirical complementary CDF ``P(X >= x)`` at every distinct sample value, with a pointwise
+    Clopper–Pearson ``confidence`` interval.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``x`` (ascending, the last row is the largest sample), ``ccdf`` (``k / n`` with
+        ``k`` the samples ``>= x``; the last row is ``1/n`` times its multiplicity), ``lower``,
+        ``upper``.
+
+    Examples
+    --------
+    >>> delay_ccdf([1.0, 2.0, 2.0, 4.0])[["x", "ccdf"]].values.tolist()
+    [[1.0, 1.0], [2.0, 0.75], [4.0, 0.25]]
+    """
+    x = np.sort(np.asarray(samples, dtype=float).ravel())
+    if x.size == 0:
+        raise ValueError("`samples` must hold at least 1 value; got 0.")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("`samples` must be finite.")
+    check_float("confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
+    values, first = np.unique(x, return_index=True)
+    n = x.size
+    k = n - first
+    alpha = 1.0 - confidence
+    lower = _st.beta.ppf(alpha / 2, k, n - k + 1)
+    with np.errstate(invalid="ignore"):
+        upper = np.where(k == n, 1.0, _st.beta.ppf(1 - alpha / 2, k + 1, np.maximum(n - k, 1)))
+    return pd.DataFrame({"x": values, "ccdf": k / n, "lower": lower, "upper": upper})
+
+
+def delay_table(samples: dict[str, np.ndarray], dists: dict[str, Latency] | None = None) -> pd.DataFrame:
+    """Per distribution: the exact median and 99th percentile (from ``ppf``) beside the sample's
+    mean, median, 99th percentile and maximum, formatted in ms.
+
+    ``dists`` defaults to :data:`LATENCY_EXAMPLES`.
+    """
+    dists = LATENCY_EXAMPLES if dists is None else dists
+    rows = []
+    for name, s in samples.items():
+        d = dists.get(name)
+        exact = (lambda q: float(d.ppf(np.array([q]))[0])) if d is not None else (lambda q: float("nan"))  # noqa: E731
+        rows.append({"distribution": name, "median (exact)": _ms(exact(0.5)), "median (sample)": _ms(np.median(s)),
+                     "p99 (exact)": _ms(exact(0.99)), "p99 (sample)": _ms(np.quantile(s, 0.99)),
+                     "mean (sample)": _ms(np.mean(s)), "max (sample)": _ms(np.max(s)), "samples": f"{len(s):,}"})
+    return pd.DataFrame(rows).set_index("distribution")
+
+
+def _ms(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:.1f} ms"
+
+
+def _pct(v: float, digits: int = 1) -> str:
+    return f"{100 * v:.{digits}f}%"
+
+
+def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
+    """`network_profile` summaries (one row each, indexed by name) formatted for people."""
+    out = pd.DataFrame(index=profile.index)
+    out["sent"] = profile["sent"].map(lambda v: f"{int(v):,}")
+    out["delivered"] = profile["delivered"].map(lambda v: f"{int(v):,}")
+    out["loss rate (95% CI)"] = [f"{_pct(r.loss_rate)} ({_pct(r.loss_rate_lo)}–{_pct(r.loss_rate_hi)})"
+                                 for r in profile.itertuples()]
+    out["median delay"] = profile["delay_median"].map(_ms)
+    out["p99 delay"] = profile["delay_p99"].map(_ms)
+    out["reordered"] = profile["reordered"].map(_pct)
+    return out
 
 
 def reordered_fraction(messages: pd.DataFrame) -> float:

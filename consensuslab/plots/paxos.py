@@ -4,6 +4,7 @@ Multi-Paxos messages per command and the flexible-quorum safety map."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -13,36 +14,51 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
 from consensuslab.plots.sim import sequence_chart
+from consensuslab.scenarios.paxos import message_label
 from consensuslab.stats import ecdf
 
 __all__ = ["walkthrough_chart", "duel_figure", "messages_per_command", "unsafe_map"]
 
 
 def walkthrough_chart(messages: pd.DataFrame, names: Sequence[str] | None = None, ax: Axes | None = None,
-                      title: str | None = None, n: int | None = None) -> Axes:
+                      title: str | None = None, n: int | None = None, events: pd.DataFrame | None = None) -> Axes:
     """Message-sequence chart of a Paxos run with named lifelines (A, B, C, ...).
 
-    ``messages`` is :meth:`consensuslab.scenarios.paxos.Walkthrough.messages` or
-    ``Simulator.trace.messages()``.
+    ``messages`` is :meth:`consensuslab.scenarios.paxos.Walkthrough.messages` (time in steps)
+    or ``Simulator.trace.messages()`` (time in ms). Arrows are labelled as the walkthrough prints
+    messages — ``Accept(1,A) v=1``: kind, ballot ``(round,proposer)``, value — with the same
+    names as the lifelines. ``events`` (:meth:`Walkthrough.events_frame` or
+    ``Trace.to_frame()``) adds crashes, restarts and partitions. Pass ``names=[str(i) ...]`` to
+    name nodes by id, as the safety monitor's messages do.
     """
     if names is None:
         m = n if n is not None else (int(messages[["src", "dst"]].max().max()) + 1 if len(messages) else 1)
         names = [chr(ord("A") + i) for i in range(m)]
+    names = list(names)
     nodes = list(range(len(names)))
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4.5))
     if len(messages) == 0:
         ax.text(0.5, 0.5, "no messages yet", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xticks(nodes, list(names))
+        ax.set_xticks(nodes, names)
+        if title:
+            ax.set_title(title)
         return ax
-    ax = sequence_chart(messages, ax=ax, nodes=nodes, labels=dict(enumerate(names)), title=title)
-    if "msg" in messages and messages["sent"].max() < 200:  # a hand-stepped run: time = actions
+
+    def label(row: Any) -> str:
+        msg = getattr(row, "msg", None)
+        return row.kind if msg is None or isinstance(msg, float) else message_label(msg, names)
+
+    ax = sequence_chart(messages, ax=ax, nodes=nodes, labels=dict(enumerate(names)), title=title,
+                        label_messages=label, events=events)
+    if messages.attrs.get("time_unit") == "step":  # a hand-stepped run: time = actions
         # whole steps from 0 to one past the last event, so an early frame is not a sliver
-        last = float(np.nanmax(messages[["sent", "delivered"]].to_numpy(dtype=float)))
+        last = float(np.nanmax(messages[["sent", "delivered", "dropped"]].to_numpy(dtype=float)))
+        if events is not None and len(events):
+            last = max(last, float(events["time"].max()))
         bottom = max(last + 1.0, 3.0)
         ax.set_ylim(bottom + 0.3, -0.3)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("step")
     return ax
 
 

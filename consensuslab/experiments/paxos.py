@@ -13,6 +13,12 @@ Theory of operation
     latency) and the Multi-Paxos steady state (phase 2 only: one round trip per command at the
     leader) — the two numbers in ``data/reference/paxos.csv`` — and messages per command in
     Multi-Paxos, steady state vs a window containing a leader crash.
+``leader_change_cost``
+    What a leader change really costs, which messages per command hide (a window with a crash
+    looks *cheaper* per command only because the dead node sends and answers nothing): the time
+    without progress — from the crash to the first command committed after it, split into
+    failure detection, election (phase 1), the client finding the new leader, and phase 2 —
+    and the messages sent during that time (the recovery), beside one steady command's cost.
 ``paxos-unsafe``
     For every ``(|Q1|, |Q2|)`` on ``n`` nodes, randomized runs (two proposers, random
     latencies, a nemesis) with ``unsafe=True``; the monitor reports an agreement violation
@@ -50,6 +56,9 @@ __all__ = [
     "uncontended_round_trips",
     "multipaxos_steady_round_trips",
     "multipaxos_cost",
+    "leader_change_cost",
+    "leader_change_summary",
+    "STALL_PHASES",
     "Violation",
     "find_violation",
     "unsafe_trial",
@@ -162,6 +171,113 @@ def multipaxos_cost(n: int = 5, commands: int = 40, seed: int = 0, leader_change
                            "per_command_no_heartbeat": (total - diff.get("Heartbeat", 0)) / commands}
     row.update({f"{k}_per_command": v / commands for k, v in sorted(diff.items())})
     return row
+
+
+#: The phases of a leader change's stall, in order (columns ``<phase>_ms`` of
+#: :func:`leader_change_cost`).
+STALL_PHASES = ("detection", "election", "client", "commit")
+_PHASE_TEXT = {"detection": "failure detection (followers time out)", "election": "election (phase 1)",
+               "client": "client finds the new leader", "commit": "commit (phase 2) and reply"}
+
+
+def leader_change_cost(n: int = 5, seed: int = 0, warm: int = 10, after: int = 10,
+                       latency: tuple[float, float] = (5.0, 15.0), client_timeout: float = 300.0) -> dict[str, Any]:
+    """The real cost of a Multi-Paxos leader change: time without progress and recovery messages.
+
+    One client issues ``warm`` puts one after another with every node up (the steady state);
+    then the leader crashes and the client issues the next put, which goes to the dead leader
+    first (the client's last known leader) and is retried after ``client_timeout`` ms; then
+    ``after`` more puts run with one node down.
+
+    Returns
+    -------
+    dict
+        ``stall_ms``: crash to the first command committed after it (no command commits in
+        between: time without progress), split into ``detection_ms`` (crash to the first
+        follower becoming a candidate), ``election_ms`` (to the new leader), ``client_ms`` (to
+        the retried request reaching the new leader) and ``commit_ms`` (to the reply);
+        ``steady_latency_ms`` (median command latency before the crash);
+        ``recovery_messages`` (sent from the crash to that first commit) and
+        ``recovery_<Kind>`` per kind; ``steady_per_command`` / ``down_per_command`` (messages
+        per command with every node up / after the change with one node down, heartbeats
+        included) and their ``*_no_heartbeat`` variants.
+    """
+    from consensuslab.cluster import Cluster  # noqa: PLC0415
+
+    n = check_int("n", n, 3)
+    warm, after = check_int("warm", warm, 1), check_int("after", after, 1)
+    c = Cluster("multipaxos", n=n, seed=seed, latency=latency, client_timeout=client_timeout, trace=True)
+    c.run_until(lambda: c.leader() is not None, timeout=5000)
+    c.put("warm", "up")
+
+    def window(k: int, tag: str) -> tuple[dict[str, int], list[float]]:
+        before = dict(c.trace.sent_by_kind)
+        lat = []
+        for i in range(k):
+            op = c.put(f"k{i % 4}", f"{tag}{i}")
+            if op.ok and op.ret is not None:
+                lat.append(op.ret - op.call)
+        return _diff(before, c.trace.sent_by_kind), lat
+
+    steady, steady_lat = window(warm, "s")
+    old = _current_leader(c)
+    t_crash = c.now
+    c.crash(old)
+    before = dict(c.trace.sent_by_kind)
+    op = c.put("after", "crash")
+    if not op.ok or op.ret is None:
+        raise RuntimeError(f"the first command after the crash did not commit (n={n}, seed={seed})")
+    t_done = float(op.ret)
+    recovery = _diff(before, c.trace.sent_by_kind)
+    new = _current_leader(c)
+    frame = c.trace.to_frame()
+    late = frame[frame["time"] >= t_crash]
+    roles = late[(late["event"] == "note") & (late["kind"] == "role")]
+    role = roles["detail"].map(lambda d: d.get("role") if isinstance(d, dict) else None)
+    t_cand = float(roles.loc[role == "candidate", "time"].min())
+    t_lead = float(roles.loc[(role == "leader") & (roles["node"] == new), "time"].max())
+    arrivals = late[(late["event"] == "client") & (late["node"] == new) & (late["time"] <= t_done)]
+    t_arrive = max(t_lead, float(arrivals["time"].max()) if len(arrivals) else t_lead)
+    down, _ = window(after, "d")
+    hb = "Heartbeat"
+    row: dict[str, Any] = {
+        "n": n, "seed": seed, "crashed": old, "new_leader": new,
+        "stall_ms": t_done - t_crash,
+        "detection_ms": t_cand - t_crash, "election_ms": t_lead - t_cand,
+        "client_ms": t_arrive - t_lead, "commit_ms": t_done - t_arrive,
+        "steady_latency_ms": float(np.median(steady_lat)) if steady_lat else math.nan,
+        "recovery_messages": sum(recovery.values()),
+        "steady_per_command": sum(steady.values()) / warm,
+        "steady_per_command_no_heartbeat": (sum(steady.values()) - steady.get(hb, 0)) / warm,
+        "down_per_command": sum(down.values()) / after,
+        "down_per_command_no_heartbeat": (sum(down.values()) - down.get(hb, 0)) / after,
+    }
+    row.update({f"recovery_{k}": v for k, v in sorted(recovery.items())})
+    row.update({f"steady_{k}": v / warm for k, v in sorted(steady.items())})
+    return row
+
+
+def _diff(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) - before.get(k, 0)}
+
+
+def leader_change_summary(runs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per ``n``: mean of every :func:`leader_change_cost` column over the runs, with bootstrap
+    95% intervals (``<col>_lo``, ``<col>_hi``) for the stall and the recovery messages."""
+    from consensuslab.stats import summarize  # noqa: PLC0415
+
+    rows = []
+    for n, g in runs.groupby("n", sort=True):
+        row: dict[str, Any] = {"n": int(n), "runs": len(g)}
+        for col in g.columns:
+            if col in ("n", "seed", "crashed", "new_leader"):
+                continue
+            row[col] = float(g[col].fillna(0.0).mean()) if col.startswith("recovery_") else float(g[col].mean())
+        for col in ("stall_ms", "recovery_messages", "steady_latency_ms"):
+            sm = summarize(g[col].to_numpy(dtype=float), seed=seed)
+            row[f"{col}_lo"], row[f"{col}_hi"] = float(sm["mean_lo"]), float(sm["mean_hi"])
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def _current_leader(c: Cluster) -> NodeId:

@@ -8,8 +8,9 @@ on its link (reordering is not a separate knob: it falls out of random latency).
 `delay_table` compares each example distribution's exact median and 99th percentile (from its
 quantile function) with a sample's; `delay_ccdf` is the empirical complementary CDF of a sample
 with a pointwise Clopper–Pearson interval (``scipy.stats.beta``), what the tail plot draws;
-`profile_table` formats `network_profile` rows for people (counts as integers, rates as %,
-delays in ms).
+`profile_table`, `schedule_table` and `trace_table` format `network_profile` rows, a nemesis
+schedule and trace records for people (counts as integers, rates as %, times in ms, nodes and
+partitions spelled out).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from consensuslab.sim import Exponential, Latency, LogNormal, Pareto, Simulator,
 from consensuslab.sim.example import Chatter
 from consensuslab.stats import wilson
 
-__all__ = ["network_profile", "reordered_fraction", "LATENCY_EXAMPLES", "delay_ccdf", "delay_table", "profile_table"]
+__all__ = ["network_profile", "reordered_fraction", "LATENCY_EXAMPLES", "delay_ccdf", "delay_table", "profile_table",
+           "schedule_table", "trace_table"]
 
 #: Example delay distributions with similar medians (~10 ms) and very different tails.
 LATENCY_EXAMPLES: dict[str, Latency] = {
@@ -106,6 +108,49 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
     out["p99 delay"] = profile["delay_p99"].map(_ms)
     out["reordered"] = profile["reordered"].map(_pct)
     return out
+
+
+def _groups(groups: Any) -> str:
+    return " | ".join("{" + ", ".join(str(int(i)) for i in g) + "}" for g in groups)
+
+
+def schedule_table(schedule: Sequence[Any]) -> pd.DataFrame:
+    """A nemesis schedule (:class:`~consensuslab.sim.nemesis.FaultEvent` list) for people:
+    the time in ms, the action and what it acts on (``node 3``, ``{1, 4} | {0, 2, 3}``, ``27.5%``)."""
+    rows = []
+    for e in schedule:
+        match e.action:
+            case "crash" | "restart" | "isolate":
+                what = f"node {int(e.args[0])}"
+            case "partition":
+                what = _groups(e.args)
+            case "set_loss" | "set_duplicate":
+                what = _pct(float(e.args[0]))
+            case "cut_link":
+                what = f"{int(e.args[0])} → {int(e.args[1])}"
+            case _:
+                what = ", ".join(str(a) for a in e.args) or "–"
+        rows.append({"time": f"{e.time:.0f} ms", "action": e.action, "on": what})
+    return pd.DataFrame(rows, columns=["time", "action", "on"])
+
+
+def trace_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Trace records (``Trace.to_frame()``) for people: times in ms with two decimals, missing
+    nodes as ``–``, a message's content and a drop's reason spelled out."""
+    def detail(row: Any) -> str:
+        d = row.detail
+        if row.event == "drop" and isinstance(d, tuple) and len(d) == 2:
+            return f"{d[0]}: {d[1]!r}"
+        return "–" if d is None else repr(d) if not isinstance(d, str) else d
+
+    def node(v: Any) -> str:
+        return "–" if pd.isna(v) else str(int(v))
+
+    return pd.DataFrame({
+        "time": frame["time"].map(lambda t: f"{t:.2f} ms"), "event": frame["event"],
+        "node": frame["node"].map(node), "peer": frame["peer"].map(node), "kind": frame["kind"],
+        "detail": [detail(r) for r in frame.itertuples(index=False)],
+    }, index=frame.index)
 
 
 def reordered_fraction(messages: pd.DataFrame) -> float:

@@ -40,6 +40,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from matplotlib.transforms import Bbox
 
 __all__ = ["sequence_chart", "timeline", "latency_hist", "latency_ccdf", "latency_figure", "message_label"]
@@ -369,6 +370,8 @@ def sequence_chart(
                        ha="left", va="top", fontsize=7, zorder=3.9)
     ax.set_xticks(range(len(nodes)), [labels.get(n, str(n)) for n in nodes])
     ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel("node", fontsize=8)
     ax.set_xlim(-0.5, len(nodes) - 0.5)
     # time runs down from the first send (a small margin above it; 0 if the chart starts near 0)
     top = t_start - pad
@@ -529,6 +532,9 @@ def latency_ccdf(samples: Mapping[str, np.ndarray], ax: Axes | None = None,
             ax.plot(exact[name].ppf(u), 1.0 - u, color=color, ls="--", lw=1, alpha=0.8)
     ax.set_xscale("log")
     ax.set_yscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("one-way delay x (ms, log)")
     ax.set_ylabel("P(delay ≥ x)")
     handles, texts = ax.get_legend_handles_labels()

@@ -64,6 +64,10 @@ __all__ = [
     "unsafe_trial",
     "unsafe_grid",
     "unsafe_explore",
+    "duel_table",
+    "uncontended_table",
+    "leader_change_table",
+    "unsafe_table",
 ]
 
 POLICIES = ("immediate", "backoff", "leader")
@@ -427,3 +431,78 @@ def unsafe_explore(n: int, q1: int, q2: int, runs: int = 50, seed: int = 0) -> t
     row = unsafe_trial(n, q1, q2, range(seed, seed + check_int("runs", runs, 1)))
     found = None if row["first_seed"] is None else find_violation(n, q1, q2, [row["first_seed"]])
     return row, found
+
+
+# -- tables for people ----------------------------------------------------------------------------------
+def _ms(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:,.0f} ms"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+def _num(v: float) -> str:
+    """A count or a quantile of counts: an integer if it is one (to 0.1), else one decimal."""
+    if not np.isfinite(v):
+        return "–"
+    v = round(float(v), 1)
+    return f"{v:,.0f}" if v.is_integer() else f"{v:,.1f}"
+
+
+def duel_table(summary: pd.DataFrame, cap: float | None = None) -> pd.DataFrame:
+    """:func:`duel_summary` for people: the censored share as % with its Wilson interval, rounds
+    and messages as counts, times in ms (``–`` where every trial was censored)."""
+    col = f"still duelling at {cap:.0f} ms (95% CI)" if cap is not None else "censored (95% CI)"
+    return pd.DataFrame({
+        "policy": summary["policy"], "proposers": summary["k"].astype(int), "trials": summary["trials"].astype(int),
+        col: [f"{_pct(r.censored)} ({_pct(r.censored_lo)}–{_pct(r.censored_hi)})" for r in summary.itertuples()],
+        "rounds, median": summary["rounds_median"].map(_num), "rounds, p95": summary["rounds_p95"].map(_num),
+        "time to decide, median": summary["time_median"].map(_ms), "time to decide, p95": summary["time_p95"].map(_ms),
+        "messages, median": summary["messages_median"].map(_num),
+    })
+
+
+def uncontended_table(rows: Iterable[dict[str, Any]], reference: float | None = None,
+                      source: str | None = None) -> pd.DataFrame:
+    """:func:`uncontended_round_trips` rows for people: round trips beside the paper's value and
+    the messages by kind as integers."""
+    df = pd.DataFrame(list(rows))
+    kinds = [k for k in ("Prepare", "Promise", "Accept", "Accepted", "Decide", "Nack") if k in df]
+    out = pd.DataFrame({"n": df["n"].astype(int), "round trips (measured)": df["round_trips"].map(lambda v: f"{v:g}")})
+    if reference is not None:
+        out[f"round trips ({source or 'reference'})"] = f"{reference:g}"
+    out["messages"] = df["messages"].astype(int)
+    for k in kinds:
+        out[k] = df[k].fillna(0).astype(int)
+    return out
+
+
+def leader_change_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`leader_change_summary` for people, one row per cluster size."""
+    rows = []
+    for r in summary.itertuples():
+        rows.append({
+            "n": int(r.n), "runs": int(r.runs),
+            "time without progress (95% CI)": f"{r.stall_ms:.0f} ms ({r.stall_ms_lo:.0f}–{r.stall_ms_hi:.0f})",
+            "detection": f"{r.detection_ms:.0f} ms", "election": f"{r.election_ms:.0f} ms",
+            "client finds leader": f"{r.client_ms:.0f} ms", "commit": f"{r.commit_ms:.0f} ms",
+            "steady command": f"{r.steady_latency_ms:.0f} ms",
+            "recovery messages (95% CI)": f"{r.recovery_messages:.1f} ({r.recovery_messages_lo:.1f}–"
+                                          f"{r.recovery_messages_hi:.1f})",
+            "msgs/command, all up": f"{r.steady_per_command_no_heartbeat:.1f}",
+            "msgs/command, one down": f"{r.down_per_command_no_heartbeat:.1f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def unsafe_table(grid: pd.DataFrame) -> pd.DataFrame:
+    """:func:`unsafe_grid` rows for people: violations over runs, the rate as % with its Wilson
+    interval, the first violating seed (``–`` if none)."""
+    return pd.DataFrame({
+        "|Q1|": grid["q1"].astype(int), "|Q2|": grid["q2"].astype(int),
+        "quorums intersect": grid["intersect"].map({True: "yes", False: "no"}),
+        "violations": [f"{int(r.violations)} of {int(r.runs)}" for r in grid.itertuples()],
+        "rate (95% CI)": [f"{_pct(r.rate)} ({_pct(r.rate_lo)}–{_pct(r.rate_hi)})" for r in grid.itertuples()],
+        "first seed": grid["first_seed"].map(lambda v: "–" if v is None or pd.isna(v) else str(int(v))),
+    }).reset_index(drop=True)

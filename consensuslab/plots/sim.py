@@ -308,6 +308,9 @@ def sequence_chart(
         return row.kind if msg is None or isinstance(msg, float) else message_label(msg, row.kind, labels)
 
     fracs = (0.5, 0.35, 0.65, 0.2, 0.8)
+    # how far down an in-flight arrow reaches: half a typical delay (a step on a step axis)
+    done = df[df["fate"] == "delivered"]
+    typical = float((done["delivered"] - done["sent"]).median()) if len(done) else (1.0 if step_axis else 0.1 * span)
     for row in df.itertuples(index=False):
         if row.src not in xpos or row.dst not in xpos:
             continue
@@ -321,7 +324,7 @@ def sequence_chart(
                 _add_label(ax, cand, text_of(row), color=c)
         elif row.fate == "in flight":  # sent, not yet delivered: an open dashed arrow half-way
             xm = x0 + 0.5 * (x1 - x0)
-            ym = row.sent + 0.05 * span
+            ym = row.sent + 0.5 * typical
             ax.annotate("", xy=(xm, ym), xytext=(x0, row.sent),
                         arrowprops=dict(arrowstyle="->", color=c, lw=1.0, ls="--"))
             used.add("in flight")

@@ -155,7 +155,8 @@ class PaxosStepper(Explorer):
 
 class FlexibleQuorumExplorer(Explorer):
     """Sliders for |Q1| and |Q2| on ``n`` nodes: violation rate over randomized runs and the
-    message-sequence chart of the first agreement violation found (if any)."""
+    message-sequence chart of the first agreement violation found (if any), nodes named by id
+    as in the safety monitor's message."""
 
     def __init__(self, n: int = 5, q1: int = 2, q2: int = 2, runs: int = 40, seed: int = 0) -> None:
         super().__init__()
@@ -177,16 +178,29 @@ class FlexibleQuorumExplorer(Explorer):
             f"n = {self.n}, |Q1| = {s['q1']}, |Q2| = {s['q2']}: quorums {verdict}. "
             f"<b>{s['violations']}</b> of {s['runs']} runs broke agreement "
             f"(rate {s['rate']:.1%}, 95% CI {s['rate_lo']:.1%}–{s['rate_hi']:.1%})"
-            + (f"; first at seed <b>{s['first_seed']}</b>: {self.violation.violation}" if self.violation else "")
+            + (f"; first at seed <b>{s['first_seed']}</b>: {_describe(self.violation)}" if self.violation else "")
         )
-        fig, ax = plt.subplots(figsize=(7, 5))
+        fig, ax = plt.subplots(figsize=(8.5, 7))
         if self.violation is not None:
-            walkthrough_chart(self.violation.messages, n=self.n, ax=ax,
-                              title=f"seed {self.violation.seed}: {self.violation.violation.invariant} violated")
+            v = self.violation
+            when = f" by t = {v.violation.time:.0f} ms" if v.violation.time is not None else ""
+            walkthrough_chart(v.messages, [str(i) for i in range(self.n)], ax=ax, events=v.events,
+                              title=f"|Q1| = {s['q1']}, |Q2| = {s['q2']} of {self.n}: {v.violation.invariant} broken"
+                                    f"{when} (seed {v.seed})")
         else:
-            ax.text(0.5, 0.5, f"no violation in {s['runs']} runs", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, f"no violation in {s['runs']} runs: quorums {verdict}", ha="center", va="center",
+                    transform=ax.transAxes)
             ax.set_axis_off()
+        fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.html, self.output])
+        """Sliders, then the figure, then the numbers."""
+        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.output, self.html])
+
+
+def _describe(v: Violation) -> str:
+    """The monitor's finding with its time rounded to the ms."""
+    e = v.violation
+    when = f" at t = {e.time:.0f} ms" if e.time is not None else ""
+    return f"{e.invariant} violated{when}: {e.detail}"

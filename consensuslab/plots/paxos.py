@@ -9,6 +9,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -204,7 +205,7 @@ def leader_change_figure(summary: pd.DataFrame, client_timeout: float | None = N
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 1.2 + 1.3 * len(summary)), width_ratios=(1.3, 1))
     ticks, names = [], []
-    phase_colors = dict(zip(STALL_PHASES, plt.cm.Set2.colors[:4]))
+    phase_colors = {ph: plt.cm.Set2(i) for i, ph in enumerate(STALL_PHASES)}
     for i, r in enumerate(summary.sort_values("n").itertuples()):
         y = 2.2 * i
         left = 0.0
@@ -262,7 +263,7 @@ def leader_change_figure(summary: pd.DataFrame, client_timeout: float | None = N
     a2.set_ylabel("messages")
     a2.set_ylim(0, 1.2 * float(summary["recovery_messages_hi"].max()))
     a2.set_title("messages: one steady command vs the recovery", fontsize=10)
-    handles = [Patch(color=colors[k], label=k) for k in kinds]
+    handles: list[Artist] = [Patch(color=colors[k], label=k) for k in kinds]
     handles += [Line2D([], [], color="black", lw=2, label="3(n−1): phase 2 + Decide\n(Lamport 2001, §3)"),
                 Line2D([], [], color="black", marker="|", ms=10, ls="none", label="95% CI")]
     a2.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, title="kind",

@@ -295,6 +295,11 @@ def sequence_chart(
     times = [df["sent"].max(), df["delivered"].max()] + ([df["dropped"].max()] if "dropped" in df else [])
     t_end = float(np.nanmax(times)) if len(df) else 1.0
     t_start = float(df["sent"].min()) if len(df) else 0.0
+    if events is not None and len(events) and len(messages) <= max_messages:
+        # every message is drawn: also show the crashes, restarts and faults that follow the last one
+        faults = events[events["event"].isin(("crash", "restart", "fault"))]
+        if len(faults):
+            t_end = max(t_end, float(faults["time"].max()))
     span = t_end - t_start if t_end > t_start else 1.0
     kinds = list(dict.fromkeys(df["kind"]))
     cmap = plt.cm.tab10 if len(kinds) <= 10 else plt.cm.tab20
@@ -347,7 +352,7 @@ def sequence_chart(
     pad = 0.05 * span if t_end > t_start else 0.5  # a single instant still gets a visible range
     lo_t, hi_t = t_start - pad, t_end + pad
     downs = [d for d in _down_intervals(events, hi_t) if d[0] in xpos]
-    for n, x in xpos.items():
+    for x in xpos.values():
         ax.axvline(x, color="0.75", lw=1, zorder=0)
     for node, t0, t1 in downs:
         x = xpos[node]
@@ -435,7 +440,7 @@ def timeline(
     style = {"crash": ("X", "black", "crash ✖"), "restart": ("^", "green", "restart ▲"),
              "note": ("o", "tab:blue", "note (protocol event)")}
     if "fault" in events_shown:
-        for t0, t1, desc in _partition_spans(df, t_end, labels, nodes):
+        for t0, t1, _desc in _partition_spans(df, t_end, labels, nodes):
             ax.axvspan(t0, t1, color=_PARTITION_COLOR, alpha=0.15, lw=0)
             used.add("partition span")
     for row in df.itertuples(index=False):

@@ -158,7 +158,8 @@ def message_label(msg: Any, kind: str | None = None, names: Mapping[int, str] | 
 
     Works on any protocol's message dataclass by its field names: ``ballot`` (drawn as
     ``(round,proposer)`` with the proposer's display name), ``term`` (``t3``), ``slot`` (``s4``),
-    ``value`` / ``command`` (``v=…``), ``accepted`` (a Paxos promise's highest accepted value),
+    ``value`` / ``command`` (``v=…``), ``key`` with its ``version``'s value (``x='a'``),
+    ``accepted`` (a Paxos promise's highest accepted value),
     ``entries`` (``+2`` entries or ``hb`` for a heartbeat), ``vote_granted`` / ``success``
     (✓ / ✗).
 
@@ -177,6 +178,11 @@ def message_label(msg: Any, kind: str | None = None, names: Mapping[int, str] | 
         parts.append(f"t{msg.term}")
     if getattr(msg, "slot", None) is not None:
         parts.append(f"s{msg.slot}")
+    key = getattr(msg, "key", None)
+    if isinstance(key, str):
+        version = getattr(msg, "version", None)
+        value = getattr(version, "value", None)
+        parts.append((key if len(key) <= 12 else key[:11] + "…") + ("" if value is None else f"={_short(value)}"))
     for field in ("value", "command"):
         if hasattr(msg, field) and not callable(getattr(msg, field)):
             parts.append(f"v={_short(getattr(msg, field))}")

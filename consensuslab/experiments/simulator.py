@@ -29,7 +29,7 @@ from consensuslab.sim.example import Chatter
 from consensuslab.stats import wilson
 
 __all__ = ["network_profile", "reordered_fraction", "LATENCY_EXAMPLES", "delay_ccdf", "delay_table", "profile_table",
-           "schedule_table", "trace_table"]
+           "quantile_ci", "schedule_table", "trace_table"]
 
 #: Example delay distributions with similar medians (~10 ms) and very different tails.
 LATENCY_EXAMPLES: dict[str, Latency] = {
@@ -74,7 +74,8 @@ def delay_ccdf(samples: Sequence[float] | np.ndarray, confidence: float = 0.95) 
 
 def delay_table(samples: dict[str, np.ndarray], dists: dict[str, Latency] | None = None) -> pd.DataFrame:
     """Per distribution: the exact median and 99th percentile (from ``ppf``) beside the sample's
-    mean, median, 99th percentile and maximum, formatted in ms.
+    median and 99th percentile (with distribution-free 95% intervals, :func:`quantile_ci`),
+    mean and maximum, formatted in ms.
 
     ``dists`` defaults to :data:`LATENCY_EXAMPLES`.
     """
@@ -83,14 +84,19 @@ def delay_table(samples: dict[str, np.ndarray], dists: dict[str, Latency] | None
     for name, s in samples.items():
         d = dists.get(name)
         q50, q99 = (float(v) for v in d.ppf(np.array([0.5, 0.99]))) if d is not None else (float("nan"),) * 2
-        rows.append({"distribution": name, "median (exact)": _ms(q50), "median (sample)": _ms(np.median(s)),
-                     "p99 (exact)": _ms(q99), "p99 (sample)": _ms(np.quantile(s, 0.99)),
+        rows.append({"distribution": name, "median (exact)": _ms(q50), "median (sample, 95% CI)": _ci(s, 0.5),
+                     "p99 (exact)": _ms(q99), "p99 (sample, 95% CI)": _ci(s, 0.99),
                      "mean (sample)": _ms(np.mean(s)), "max (sample)": _ms(np.max(s)), "samples": f"{len(s):,}"})
     return pd.DataFrame(rows).set_index("distribution")
 
 
 def _ms(v: float) -> str:
     return "–" if not np.isfinite(v) else f"{v:.1f} ms"
+
+
+def _ci(s: np.ndarray, q: float) -> str:
+    lo, hi = quantile_ci(s, q)
+    return f"{np.quantile(s, q):.1f} ms ({lo:.1f}–{hi:.1f})"
 
 
 def _pct(v: float, digits: int = 1) -> str:
@@ -104,9 +110,17 @@ def profile_table(profile: pd.DataFrame) -> pd.DataFrame:
     out["delivered"] = profile["delivered"].map(lambda v: f"{int(v):,}")
     out["loss rate (95% CI)"] = [f"{_pct(r.loss_rate)} ({_pct(r.loss_rate_lo)}–{_pct(r.loss_rate_hi)})"
                                  for r in profile.itertuples()]
-    out["median delay"] = profile["delay_median"].map(_ms)
-    out["p99 delay"] = profile["delay_p99"].map(_ms)
-    out["reordered"] = profile["reordered"].map(_pct)
+    for key, name in (("delay_median", "median delay"), ("delay_p99", "p99 delay")):
+        if f"{key}_lo" in profile:
+            out[f"{name} (95% CI)"] = [f"{v:.1f} ms ({lo:.1f}–{hi:.1f})" for v, lo, hi in
+                                       zip(profile[key], profile[f"{key}_lo"], profile[f"{key}_hi"])]
+        else:
+            out[name] = profile[key].map(_ms)
+    if "reordered_lo" in profile:
+        out["reordered (95% CI)"] = [f"{_pct(r.reordered)} ({_pct(r.reordered_lo)}–{_pct(r.reordered_hi)})"
+                                     for r in profile.itertuples()]
+    else:
+        out["reordered"] = profile["reordered"].map(_pct)
     return out
 
 
@@ -181,7 +195,9 @@ def network_profile(
     -------
     summary : dict
         ``sent``, ``delivered``, ``lost``, ``loss_rate`` with its Wilson 95% interval,
-        ``delay_median``, ``delay_p99``, ``reordered`` (fraction of delivered messages).
+        ``delay_median``, ``delay_p99``, each with its distribution-free 95% interval
+        (``delay_p99_lo``, ``delay_p99_hi``, ... :func:`quantile_ci`), ``reordered`` (fraction of
+        delivered messages) with its Wilson 95% interval.
     messages : DataFrame
         ``trace.messages()`` of the run (one row per message copy).
     """
@@ -207,7 +223,32 @@ def network_profile(
         "delay_p99": float(np.quantile(delays, 0.99)) if len(delays) else float("nan"),
         "reordered": reordered_fraction(msgs),
     }
+    for key, q in (("delay_median", 0.5), ("delay_p99", 0.99)):
+        summary[f"{key}_lo"], summary[f"{key}_hi"] = quantile_ci(delays, q) if len(delays) else (np.nan, np.nan)
+    k = round(summary["reordered"] * len(delivered))
+    summary["reordered_lo"], summary["reordered_hi"] = wilson(k, len(delivered)) if len(delivered) else (0.0, 1.0)
     return summary, msgs
+
+
+def quantile_ci(samples: Sequence[float] | np.ndarray, q: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Distribution-free ``confidence`` interval of the ``q`` quantile: the order statistics
+    ``x_(l)`` and ``x_(u)`` whose ranks are the binomial ``(n, q)`` quantiles (``scipy.stats.binom``).
+
+    Examples
+    --------
+    >>> lo, hi = quantile_ci(np.arange(1.0, 1001.0), 0.5)
+    >>> bool(lo < 500.5 < hi)
+    True
+    """
+    x = np.sort(np.asarray(samples, dtype=float).ravel())
+    n = x.size
+    if n == 0:
+        raise ValueError("`samples` must hold at least 1 value; got 0.")
+    check_float("q", q, 0.0, 1.0)
+    alpha = 1.0 - check_float("confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
+    lo = int(_st.binom.ppf(alpha / 2, n, q))  # rank (1-based) of the lower bound, clipped below
+    hi = int(_st.binom.ppf(1 - alpha / 2, n, q)) + 1
+    return float(x[max(lo, 1) - 1]), float(x[min(hi, n) - 1])
 
 
 @experiment("simulator-network", "What the simulated network does to messages, per latency distribution")

@@ -38,6 +38,7 @@ from consensuslab.experiments.simulator import (
     delay_table,
     network_profile,
     profile_table,
+    quantile_ci,
     schedule_table,
     trace_table,
 )
@@ -122,6 +123,13 @@ def test_uniform_histogram_is_flat_to_its_right_edge() -> None:
     assert ccdf.get_xdata().max() <= 15.0 and d["delay_p99"] < 15.0
 
 
+def test_quantile_interval_covers_the_true_quantile_about_95_percent_of_the_time() -> None:
+    rng = np.random.default_rng(0)
+    hits = [lo <= 1.0 <= hi for lo, hi in (quantile_ci(rng.exponential(1.0, 400), 1 - np.exp(-1.0))
+                                            for _ in range(300))]
+    assert 0.9 <= np.mean(hits) <= 0.99
+
+
 def test_delay_ccdf_interval_covers_the_estimate_and_ends_at_one_over_n() -> None:
     t = delay_ccdf(np.arange(1.0, 101.0))
     assert (t["lower"] <= t["ccdf"]).all() and (t["ccdf"] <= t["upper"]).all()
@@ -146,7 +154,9 @@ def test_01_tables_are_formatted_for_people() -> None:
         text = table.to_string()
         assert "inf" not in text and "nan" not in text.lower() and "<NA>" not in text
         assert not LONG_FLOAT.search(text), text
-    assert profile_table(pd.DataFrame([summary], index=["u"]))["loss rate (95% CI)"].iloc[0].endswith("%)")
+    table = profile_table(pd.DataFrame([summary], index=["u"]))
+    assert table["loss rate (95% CI)"].iloc[0].endswith("%)") and table["reordered (95% CI)"].iloc[0].endswith("%)")
+    assert summary["delay_p99_lo"] <= summary["delay_p99"] <= summary["delay_p99_hi"]
 
 
 def test_timeline_has_a_legend_entry_for_every_mark() -> None:

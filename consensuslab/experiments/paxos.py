@@ -13,6 +13,12 @@ Theory of operation
     latency) and the Multi-Paxos steady state (phase 2 only: one round trip per command at the
     leader) — the two numbers in ``data/reference/paxos.csv`` — and messages per command in
     Multi-Paxos, steady state vs a window containing a leader crash.
+``leader_change_cost``
+    What a leader change really costs, which messages per command hide (a window with a crash
+    looks *cheaper* per command only because the dead node sends and answers nothing): the time
+    without progress — from the crash to the first command committed after it, split into
+    failure detection, election (phase 1), the client finding the new leader, and phase 2 —
+    and the messages sent during that time (the recovery), beside one steady command's cost.
 ``paxos-unsafe``
     For every ``(|Q1|, |Q2|)`` on ``n`` nodes, randomized runs (two proposers, random
     latencies, a nemesis) with ``unsafe=True``; the monitor reports an agreement violation
@@ -50,11 +56,18 @@ __all__ = [
     "uncontended_round_trips",
     "multipaxos_steady_round_trips",
     "multipaxos_cost",
+    "leader_change_cost",
+    "leader_change_summary",
+    "STALL_PHASES",
     "Violation",
     "find_violation",
     "unsafe_trial",
     "unsafe_grid",
     "unsafe_explore",
+    "duel_table",
+    "uncontended_table",
+    "leader_change_table",
+    "unsafe_table",
 ]
 
 POLICIES = ("immediate", "backoff", "leader")
@@ -164,6 +177,113 @@ def multipaxos_cost(n: int = 5, commands: int = 40, seed: int = 0, leader_change
     return row
 
 
+#: The phases of a leader change's stall, in order (columns ``<phase>_ms`` of
+#: :func:`leader_change_cost`).
+STALL_PHASES = ("detection", "election", "client", "commit")
+_PHASE_TEXT = {"detection": "failure detection (followers time out)", "election": "election (phase 1)",
+               "client": "client finds the new leader", "commit": "commit (phase 2) and reply"}
+
+
+def leader_change_cost(n: int = 5, seed: int = 0, warm: int = 10, after: int = 10,
+                       latency: tuple[float, float] = (5.0, 15.0), client_timeout: float = 300.0) -> dict[str, Any]:
+    """The real cost of a Multi-Paxos leader change: time without progress and recovery messages.
+
+    One client issues ``warm`` puts one after another with every node up (the steady state);
+    then the leader crashes and the client issues the next put, which goes to the dead leader
+    first (the client's last known leader) and is retried after ``client_timeout`` ms; then
+    ``after`` more puts run with one node down.
+
+    Returns
+    -------
+    dict
+        ``stall_ms``: crash to the first command committed after it (no command commits in
+        between: time without progress), split into ``detection_ms`` (crash to the first
+        follower becoming a candidate), ``election_ms`` (to the new leader), ``client_ms`` (to
+        the retried request reaching the new leader) and ``commit_ms`` (to the reply);
+        ``steady_latency_ms`` (median command latency before the crash);
+        ``recovery_messages`` (sent from the crash to that first commit) and
+        ``recovery_<Kind>`` per kind; ``steady_per_command`` / ``down_per_command`` (messages
+        per command with every node up / after the change with one node down, heartbeats
+        included) and their ``*_no_heartbeat`` variants.
+    """
+    from consensuslab.cluster import Cluster  # noqa: PLC0415
+
+    n = check_int("n", n, 3)
+    warm, after = check_int("warm", warm, 1), check_int("after", after, 1)
+    c = Cluster("multipaxos", n=n, seed=seed, latency=latency, client_timeout=client_timeout, trace=True)
+    c.run_until(lambda: c.leader() is not None, timeout=5000)
+    c.put("warm", "up")
+
+    def window(k: int, tag: str) -> tuple[dict[str, int], list[float]]:
+        before = dict(c.trace.sent_by_kind)
+        lat = []
+        for i in range(k):
+            op = c.put(f"k{i % 4}", f"{tag}{i}")
+            if op.ok and op.ret is not None:
+                lat.append(op.ret - op.call)
+        return _diff(before, c.trace.sent_by_kind), lat
+
+    steady, steady_lat = window(warm, "s")
+    old = _current_leader(c)
+    t_crash = c.now
+    c.crash(old)
+    before = dict(c.trace.sent_by_kind)
+    op = c.put("after", "crash")
+    if not op.ok or op.ret is None:
+        raise RuntimeError(f"the first command after the crash did not commit (n={n}, seed={seed})")
+    t_done = float(op.ret)
+    recovery = _diff(before, c.trace.sent_by_kind)
+    new = _current_leader(c)
+    frame = c.trace.to_frame()
+    late = frame[frame["time"] >= t_crash]
+    roles = late[(late["event"] == "note") & (late["kind"] == "role")]
+    role = roles["detail"].map(lambda d: d.get("role") if isinstance(d, dict) else None)
+    t_cand = float(roles.loc[role == "candidate", "time"].min())
+    t_lead = float(roles.loc[(role == "leader") & (roles["node"] == new), "time"].max())
+    arrivals = late[(late["event"] == "client") & (late["node"] == new) & (late["time"] <= t_done)]
+    t_arrive = max(t_lead, float(arrivals["time"].max()) if len(arrivals) else t_lead)
+    down, _ = window(after, "d")
+    hb = "Heartbeat"
+    row: dict[str, Any] = {
+        "n": n, "seed": seed, "crashed": old, "new_leader": new,
+        "stall_ms": t_done - t_crash,
+        "detection_ms": t_cand - t_crash, "election_ms": t_lead - t_cand,
+        "client_ms": t_arrive - t_lead, "commit_ms": t_done - t_arrive,
+        "steady_latency_ms": float(np.median(steady_lat)) if steady_lat else math.nan,
+        "recovery_messages": sum(recovery.values()),
+        "steady_per_command": sum(steady.values()) / warm,
+        "steady_per_command_no_heartbeat": (sum(steady.values()) - steady.get(hb, 0)) / warm,
+        "down_per_command": sum(down.values()) / after,
+        "down_per_command_no_heartbeat": (sum(down.values()) - down.get(hb, 0)) / after,
+    }
+    row.update({f"recovery_{k}": v for k, v in sorted(recovery.items())})
+    row.update({f"steady_{k}": v / warm for k, v in sorted(steady.items())})
+    return row
+
+
+def _diff(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
+    return {k: after.get(k, 0) - before.get(k, 0) for k in after if after.get(k, 0) - before.get(k, 0)}
+
+
+def leader_change_summary(runs: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per ``n``: mean of every :func:`leader_change_cost` column over the runs, with bootstrap
+    95% intervals (``<col>_lo``, ``<col>_hi``) for the stall and the recovery messages."""
+    from consensuslab.stats import summarize  # noqa: PLC0415
+
+    rows = []
+    for n, g in runs.groupby("n", sort=True):
+        row: dict[str, Any] = {"n": int(n), "runs": len(g)}
+        for col in g.columns:
+            if col in ("n", "seed", "crashed", "new_leader"):
+                continue
+            row[col] = float(g[col].fillna(0.0).mean()) if col.startswith("recovery_") else float(g[col].mean())
+        for col in ("stall_ms", "recovery_messages", "steady_latency_ms"):
+            sm = summarize(g[col].to_numpy(dtype=float), seed=seed)
+            row[f"{col}_lo"], row[f"{col}_hi"] = float(sm["mean_lo"]), float(sm["mean_hi"])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def _current_leader(c: Cluster) -> NodeId:
     """The id of the cluster's leader; the caller has waited for one to be elected."""
     leader = c.leader()
@@ -216,13 +336,18 @@ def multipaxos_steady_round_trips(n: int = 3, latency: float = 10.0, seed: int =
 # -- the unsafe flexible-quorum search ----------------------------------------------------------------
 @dataclass(frozen=True)
 class Violation:
-    """A replayable agreement violation: ``config`` + ``seed`` reproduce it."""
+    """A replayable agreement violation: ``config`` + ``seed`` reproduce it.
+
+    ``messages`` and ``events`` (``Trace.to_frame()``: the nemesis's partitions, notes) are
+    the trace up to the violation.
+    """
 
     seed: int
     config: PaxosConfig
     violation: SafetyViolation
     messages: pd.DataFrame
     nemesis: bool
+    events: pd.DataFrame | None = None
 
     def replay(self) -> Any:
         """Run the same configuration and seed again (raises the same SafetyViolation)."""
@@ -264,7 +389,7 @@ def find_violation(n: int = 5, q1: int = 2, q2: int = 2, seeds: Iterable[int] = 
             try:
                 sim.run_for(1500.0)
             except SafetyViolation as exc:
-                return Violation(seed, cfg, exc, sim.trace.messages(), nemesis)
+                return Violation(seed, cfg, exc, sim.trace.messages(), nemesis, sim.trace.to_frame())
             raise RuntimeError(f"seed {seed} did not replay deterministically")  # pragma: no cover
     return None
 
@@ -306,3 +431,78 @@ def unsafe_explore(n: int, q1: int, q2: int, runs: int = 50, seed: int = 0) -> t
     row = unsafe_trial(n, q1, q2, range(seed, seed + check_int("runs", runs, 1)))
     found = None if row["first_seed"] is None else find_violation(n, q1, q2, [row["first_seed"]])
     return row, found
+
+
+# -- tables for people ----------------------------------------------------------------------------------
+def _ms(v: float) -> str:
+    return "–" if not np.isfinite(v) else f"{v:,.0f} ms"
+
+
+def _pct(v: float) -> str:
+    return f"{100 * v:.0f}%"
+
+
+def _num(v: float) -> str:
+    """A count or a quantile of counts: an integer if it is one (to 0.1), else one decimal."""
+    if not np.isfinite(v):
+        return "–"
+    v = round(float(v), 1)
+    return f"{v:,.0f}" if v.is_integer() else f"{v:,.1f}"
+
+
+def duel_table(summary: pd.DataFrame, cap: float | None = None) -> pd.DataFrame:
+    """:func:`duel_summary` for people: the censored share as % with its Wilson interval, rounds
+    and messages as counts, times in ms (``–`` where every trial was censored)."""
+    col = f"still duelling at {cap:.0f} ms (95% CI)" if cap is not None else "censored (95% CI)"
+    return pd.DataFrame({
+        "policy": summary["policy"], "proposers": summary["k"].astype(int), "trials": summary["trials"].astype(int),
+        col: [f"{_pct(r.censored)} ({_pct(r.censored_lo)}–{_pct(r.censored_hi)})" for r in summary.itertuples()],
+        "rounds, median": summary["rounds_median"].map(_num), "rounds, p95": summary["rounds_p95"].map(_num),
+        "time to decide, median": summary["time_median"].map(_ms), "time to decide, p95": summary["time_p95"].map(_ms),
+        "messages, median": summary["messages_median"].map(_num),
+    })
+
+
+def uncontended_table(rows: Iterable[dict[str, Any]], reference: float | None = None,
+                      source: str | None = None) -> pd.DataFrame:
+    """:func:`uncontended_round_trips` rows for people: round trips beside the paper's value and
+    the messages by kind as integers."""
+    df = pd.DataFrame(list(rows))
+    kinds = [k for k in ("Prepare", "Promise", "Accept", "Accepted", "Decide", "Nack") if k in df]
+    out = pd.DataFrame({"n": df["n"].astype(int), "round trips (measured)": df["round_trips"].map(lambda v: f"{v:g}")})
+    if reference is not None:
+        out[f"round trips ({source or 'reference'})"] = f"{reference:g}"
+    out["messages"] = df["messages"].astype(int)
+    for k in kinds:
+        out[k] = df[k].fillna(0).astype(int)
+    return out
+
+
+def leader_change_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """:func:`leader_change_summary` for people, one row per cluster size."""
+    rows = []
+    for r in summary.itertuples():
+        rows.append({
+            "n": int(r.n), "runs": int(r.runs),
+            "time without progress (95% CI)": f"{r.stall_ms:.0f} ms ({r.stall_ms_lo:.0f}–{r.stall_ms_hi:.0f})",
+            "detection": f"{r.detection_ms:.0f} ms", "election": f"{r.election_ms:.0f} ms",
+            "client finds leader": f"{r.client_ms:.0f} ms", "commit": f"{r.commit_ms:.0f} ms",
+            "steady command": f"{r.steady_latency_ms:.0f} ms",
+            "recovery messages (95% CI)": f"{r.recovery_messages:.1f} ({r.recovery_messages_lo:.1f}–"
+                                          f"{r.recovery_messages_hi:.1f})",
+            "msgs/command, all up": f"{r.steady_per_command_no_heartbeat:.1f}",
+            "msgs/command, one down": f"{r.down_per_command_no_heartbeat:.1f}",
+        })
+    return pd.DataFrame(rows)
+
+
+def unsafe_table(grid: pd.DataFrame) -> pd.DataFrame:
+    """:func:`unsafe_grid` rows for people: violations over runs, the rate as % with its Wilson
+    interval, the first violating seed (``–`` if none)."""
+    return pd.DataFrame({
+        "|Q1|": grid["q1"].astype(int), "|Q2|": grid["q2"].astype(int),
+        "quorums intersect": grid["intersect"].map({True: "yes", False: "no"}),
+        "violations": [f"{int(r.violations)} of {int(r.runs)}" for r in grid.itertuples()],
+        "rate (95% CI)": [f"{_pct(r.rate)} ({_pct(r.rate_lo)}–{_pct(r.rate_hi)})" for r in grid.itertuples()],
+        "first seed": grid["first_seed"].map(lambda v: "–" if v is None or pd.isna(v) else str(int(v))),
+    }).reset_index(drop=True)

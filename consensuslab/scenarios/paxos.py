@@ -7,8 +7,13 @@ objects with no clock and no network model — the reader chooses which message 
 drop or which node to crash, one step at a time, and the :class:`~consensuslab.protocols.paxos.PaxosMonitor`
 checks Agreement and Validity after every step. It honours the node contract of
 :mod:`consensuslab.node` (effects performed in order, persisted state survives a crash).
-:func:`informal_comparison` turns a walkthrough's message table into the founding notes'
-informal A/B/C description, step by step.
+Everything it prints names nodes and ballots the way its charts do: ``A->B Prepare(1,A)`` is
+node A's ballot ``(round 1, proposer A)``.
+
+:data:`ADOPTION_EXERCISE` is notebook 02's exercise as data — steps a reader clicks in the
+stepper, each naming the message it acts on — and :meth:`Walkthrough.play` performs them, so the
+notebook prints the outcome and a test checks it. :func:`informal_comparison` turns a
+walkthrough's message table into the founding notes' informal A/B/C description, step by step.
 
 The protocol lives in :mod:`consensuslab.protocols.paxos`; this module only drives it.
 """
@@ -38,7 +43,25 @@ from consensuslab.protocols.paxos import (
     Promise,
 )
 
-__all__ = ["Walkthrough", "informal_comparison"]
+__all__ = ["Walkthrough", "informal_comparison", "message_label", "ADOPTION_EXERCISE", "Step"]
+
+#: One reader action: ``("deliver" | "drop", "<pending message>")``, ``("crash" | "restart" |
+#: "timeout", "<node>")``, ``("propose", ("<node>", value))`` or ``("run", None)``.
+Step = tuple[str, Any]
+
+#: Notebook 02's exercise: A's Accept reaches B only, A crashes, then C proposes 2. A and B have
+#: accepted 1 — a majority, so 1 is chosen although nobody knows it yet — and C's phase 1 hears of
+#: it from B, so C must propose 1, not 2. Each step names the message to pick in the stepper.
+ADOPTION_EXERCISE: tuple[Step, ...] = (
+    ("deliver", "A->B Prepare(1,A)"),
+    ("deliver", "A->C Prepare(1,A)"),
+    ("deliver", "B->A Promise(1,A)"),
+    ("crash", "A"),
+    ("deliver", "A->B Accept(1,A) v=1"),
+    ("drop", "A->C Accept(1,A) v=1"),
+    ("propose", ("C", 2)),
+    ("run", None),
+)
 
 
 class Walkthrough:
@@ -115,7 +138,8 @@ class Walkthrough:
             elif isinstance(e, CancelTimer):
                 self.timers[node.id].discard(e.name)
             elif isinstance(e, Note):
-                self.events.append({"time": self.time, "node": node.id, "event": e.event, **e.data})
+                self.events.append({"time": self.time, "event": "note", "node": node.id, "kind": e.event,
+                                    "detail": dict(e.data)})
             elif isinstance(e, Reply):
                 pass  # no clients in a walkthrough
         self.monitor.observe(self)
@@ -178,7 +202,7 @@ class Walkthrough:
         self.time += 1
         self.nodes[node] = None
         self.timers[node] = set()
-        self.events.append({"time": self.time, "node": node, "event": "crash"})
+        self.events.append({"time": self.time, "event": "crash", "node": node, "kind": "crash", "detail": None})
 
     def restart(self, node: NodeId) -> None:
         """Restart a crashed ``node`` from its stable storage."""
@@ -186,7 +210,7 @@ class Walkthrough:
         if self.nodes[node] is not None:
             return
         self.time += 1
-        self.events.append({"time": self.time, "node": node, "event": "restart"})
+        self.events.append({"time": self.time, "event": "restart", "node": node, "kind": "restart", "detail": None})
         self._boot(node)
 
     def timeout(self, node: NodeId) -> None:
@@ -208,9 +232,85 @@ class Walkthrough:
 
     # -- observation -----------------------------------------------------------------------------
     def messages(self) -> pd.DataFrame:
-        """One row per message, the columns of :meth:`consensuslab.sim.trace.Trace.messages`."""
+        """One row per message, the columns of :meth:`consensuslab.sim.trace.Trace.messages`.
+
+        ``attrs["time_unit"]`` is ``"step"``: time counts actions, not milliseconds.
+        """
         cols = ["msg_id", "src", "dst", "kind", "sent", "delivered", "dropped", "fate", "msg"]
-        return pd.DataFrame(self.rows, columns=cols)
+        df = pd.DataFrame(self.rows, columns=cols)
+        df.attrs["time_unit"] = "step"
+        return df
+
+    def events_frame(self) -> pd.DataFrame:
+        """Crashes, restarts and notes in the columns of :meth:`consensuslab.sim.trace.Trace.to_frame`."""
+        cols = ["time", "event", "node", "peer", "kind", "detail"]
+        df = pd.DataFrame([{**e, "peer": None} for e in self.events], columns=cols)
+        df["time"] = df["time"].astype(float)
+        df.attrs["time_unit"] = "step"
+        return df
+
+    def ballot(self, b: Any) -> str:
+        """A ballot as ``(round,name)``; the initial promise ``ZERO`` is ``-`` (none yet)."""
+        if b is None or b == ZERO:
+            return "-"
+        return f"({b.round},{self.names[b.proposer]})"
+
+    def label(self, msg: Any) -> str:
+        """A message as the charts label it, e.g. ``Accept(1,A) v=1``."""
+        return message_label(msg, self.names)
+
+    def find_pending(self, description: str) -> int:
+        """Index of the pending message described as :meth:`describe_pending` does.
+
+        Raises
+        ------
+        ValueError
+            If no pending message matches; the message lists what is pending.
+        """
+        pending = self.describe_pending()
+        if description in pending:
+            return pending.index(description)
+        raise ValueError(f"`description` must name a pending message, one of {pending}; got {description!r}.")
+
+    def node_id(self, name: str | int) -> NodeId:
+        """A node's id from its name (``"A"``) or its id."""
+        if isinstance(name, str):
+            if name not in self.names:
+                raise ValueError(f"`node` must be one of {self.names}; got {name!r}.")
+            return self.names.index(name)
+        return check_int("node", name, 0, self.n - 1)
+
+    def play(self, steps: Sequence[Step]) -> None:
+        """Perform reader actions (see :data:`ADOPTION_EXERCISE`) in order.
+
+        Examples
+        --------
+        >>> w = Walkthrough()
+        >>> w.propose(0, 1)
+        >>> w.play(ADOPTION_EXERCISE)
+        >>> w.state()["decided"].tolist()
+        [None, 1, 1]
+        """
+        for action, arg in steps:
+            match action:
+                case "deliver":
+                    self.deliver(self.find_pending(arg))
+                case "drop":
+                    self.drop(self.find_pending(arg))
+                case "crash":
+                    self.crash(self.node_id(arg))
+                case "restart":
+                    self.restart(self.node_id(arg))
+                case "timeout":
+                    self.timeout(self.node_id(arg))
+                case "propose":
+                    who, value = arg
+                    self.propose(self.node_id(who), value)
+                case "run":
+                    self.run()
+                case _:
+                    raise ValueError(f"`steps` actions must be deliver, drop, crash, restart, timeout, propose or "
+                                     f"run; got {action!r}.")
 
     def state(self) -> pd.DataFrame:
         """The acceptors' (and proposers') state, one row per node."""
@@ -222,31 +322,43 @@ class Walkthrough:
             rows.append({
                 "node": self.names[i],
                 "up": node is not None,
-                "promised": str(node.promised if node is not None else st.get("promised", ZERO)),
-                "accepted ballot": str(acc[0]) if acc else "-",
+                "promised": self.ballot(node.promised if node is not None else st.get("promised", ZERO)),
+                "accepted ballot": self.ballot(acc[0]) if acc else "-",
                 "accepted value": acc[1] if acc else None,
                 "decided": node.decided if node is not None else st.get("decided"),
                 "proposer": node.phase.value if node is not None and node.ballot is not None else "-",
-                "ballot": str(node.ballot) if node is not None and node.ballot is not None else "-",
+                "ballot": self.ballot(node.ballot) if node is not None and node.ballot is not None else "-",
             })
         return pd.DataFrame(rows, dtype=object).set_index("node")
 
     def describe_pending(self) -> list[str]:
         """Human-readable pending messages, oldest first."""
-        return [f"{self.names[s]}->{self.names[d]} {_label(m)}" for _, s, d, m, _ in self.pending]
+        return [f"{self.names[s]}->{self.names[d]} {self.label(m)}" for _, s, d, m, _ in self.pending]
 
 
-def _label(msg: Any) -> str:
-    """A short label of a Paxos message for charts and tables."""
+def message_label(msg: Any, names: Sequence[str] | None = None) -> str:
+    """A short label of a Paxos message for charts and tables, ballots as ``(round,name)``.
+
+    Examples
+    --------
+    >>> from consensuslab.protocols.paxos import Ballot
+    >>> message_label(Accept(Ballot(1, 0), 1), ["A", "B", "C"])
+    'Accept(1,A) v=1'
+    """
+    def b(x: Any) -> str:
+        if names is None:
+            return str(x)
+        return "(0,-)" if x.proposer < 0 else f"({x.round},{names[x.proposer]})"
+
     match msg:
-        case Prepare(b):
-            return f"Prepare{b}"
-        case Promise(b, acc):
-            return f"Promise{b}" + (f" acc={acc[0]}:{acc[1]!r}" if acc else "")
-        case Accept(b, v) | Accepted(b, v) | Decide(b, v):
-            return f"{type(msg).__name__}{b} v={v!r}"
-        case Nack(b, p):
-            return f"Nack{b} promised={p}"
+        case Prepare(bal):
+            return f"Prepare{b(bal)}"
+        case Promise(bal, acc):
+            return f"Promise{b(bal)}" + (f" acc={b(acc[0])}:{acc[1]!r}" if acc else "")
+        case Accept(bal, v) | Accepted(bal, v) | Decide(bal, v):
+            return f"{type(msg).__name__}{b(bal)} v={v!r}"
+        case Nack(bal, p):
+            return f"Nack{b(bal)} promised={b(p)}"
         case _:
             return type(msg).__name__
 
@@ -286,6 +398,7 @@ def informal_comparison(messages: pd.DataFrame, names: Sequence[str] | None = No
     rows = []
     for k, r in enumerate(messages.itertuples(index=False), start=1):
         lam, inf, agree = table.get(r.kind, ("", "", ""))
-        rows.append({"step": k, "message": f"{names[r.src]}->{names[r.dst]} {_label(r.msg)}", "fate": r.fate,
+        rows.append({"step": k, "message": f"{names[r.src]}->{names[r.dst]} {message_label(r.msg, names)}",
+                     "fate": r.fate,
                      "lamport": lam, "informal": inf, "agrees": agree})
     return pd.DataFrame(rows)

@@ -3,8 +3,11 @@ flexible-quorum explorer (sliders for |Q1| and |Q2|).
 
 The stepper drives :class:`consensuslab.scenarios.paxos.Walkthrough` (a tiny deterministic
 driver: one action = one tick); every button is one call into it, then :meth:`update` redraws
-the message-sequence chart and the acceptors' state table. All logic is callable without a
-kernel (``deliver_next()``, ``drop_next()``, ``crash()``, ...), which is what the tests do.
+the message-sequence chart and, below it, the acceptors' state table. The *message* list holds
+the messages in flight, oldest first; **deliver** and **drop** act on the one selected there
+(the oldest unless the reader picks another), so any interleaving can be played. All logic is
+callable without a kernel (``deliver_next()``, ``deliver(description)``, ``crash()``, ...),
+which is what the tests do.
 """
 
 from __future__ import annotations
@@ -26,10 +29,10 @@ __all__ = ["PaxosStepper", "FlexibleQuorumExplorer"]
 class PaxosStepper(Explorer):
     """Step the founding example (A, B, C; A proposes 1) message by message.
 
-    Buttons: deliver next message, drop next message, crash / restart the selected node,
-    make the selected node a new proposer of the given value, fire its retry timer.
-    ``summary`` is the acceptors' state table (a DataFrame); ``pending`` lists the messages
-    in flight, oldest first (the next one delivered or dropped).
+    Buttons: deliver / drop the message selected in the *message* list (default: the oldest),
+    crash / restart the selected node, make the selected node a new proposer of the given value,
+    fire its retry timer. ``summary`` is the acceptors' state table (a DataFrame); ``pending``
+    lists the messages in flight, oldest first.
     """
 
     def __init__(self, n: int = 3, proposer: int | None = 0, value: Any = 1, **options: Any) -> None:
@@ -38,15 +41,17 @@ class PaxosStepper(Explorer):
         names = self.walk.names
         self.node = W.Dropdown(options=[(nm, i) for i, nm in enumerate(names)], value=0, description="node")
         self.value = W.Text(value="2", description="value")
+        self.message = W.Dropdown(options=[], description="message", layout=W.Layout(width="22em"))
         self.buttons = {
-            "deliver": W.Button(description="deliver next"),
-            "drop": W.Button(description="drop next"),
+            "deliver": W.Button(description="deliver"),
+            "drop": W.Button(description="drop"),
             "crash": W.Button(description="crash node"),
             "restart": W.Button(description="restart node"),
             "propose": W.Button(description="new proposer"),
             "timeout": W.Button(description="timeout node"),
         }
-        actions = {"deliver": self.deliver_next, "drop": self.drop_next, "crash": lambda: self.crash(self.node.value),
+        actions = {"deliver": lambda: self.deliver(self.message.value), "drop": lambda: self.drop(self.message.value),
+                   "crash": lambda: self.crash(self.node.value),
                    "restart": lambda: self.restart(self.node.value),
                    "propose": lambda: self.propose(self.node.value, self.value.value),
                    "timeout": lambda: self.timeout(self.node.value)}
@@ -58,6 +63,33 @@ class PaxosStepper(Explorer):
         self.update()
 
     # -- actions (one library call each, then redraw) --------------------------------------
+    def deliver(self, message: str | int | None = None) -> bool:
+        """Deliver the pending message described as in :attr:`pending` (or its index; default
+        the oldest); False if nothing is in flight."""
+        if not self.walk.pending:
+            return False
+        ok = self.walk.deliver(self._index(message))
+        self.update()
+        return ok
+
+    def drop(self, message: str | int | None = None) -> bool:
+        """Lose the pending message described as in :attr:`pending` (default: the oldest)."""
+        if not self.walk.pending:
+            return False
+        ok = self.walk.drop(self._index(message))
+        self.update()
+        return ok
+
+    def play(self, steps: Any) -> None:
+        """Perform reader steps (:data:`consensuslab.scenarios.paxos.ADOPTION_EXERCISE`)."""
+        self.walk.play(steps)
+        self.update()
+
+    def _index(self, message: str | int | None) -> int:
+        if message is None:
+            return 0
+        return message if isinstance(message, int) else self.walk.find_pending(message)
+
     def deliver_next(self) -> bool:
         ok = self.walk.deliver()
         self.update()
@@ -91,28 +123,40 @@ class PaxosStepper(Explorer):
     # -- view ---------------------------------------------------------------------------------
     def update(self) -> None:
         self.summary = self.walk.state()
-        nxt = self.pending[0] if self.pending else "none"
-        self.html.value = (f"<b>next message:</b> {nxt} &nbsp; ({len(self.pending)} in flight)<br>"
+        pending = self.pending
+        self.message.options = [(text, i) for i, text in enumerate(pending)]
+        self.message.value = 0 if pending else None
+        nxt = pending[0] if pending else "none"
+        self.html.value = (f"<b>oldest message in flight:</b> {nxt} &nbsp; ({len(pending)} in flight)<br>"
                            + self.summary.to_html())
-        fig, ax = plt.subplots(figsize=(6, 4.5))
+        fig, ax = plt.subplots(figsize=(6.5, 4.5))
         msgs = self.walk.messages()
-        in_flight = len(self.pending)
-        title = (f"Paxos by hand: {len(msgs) - in_flight} of {len(msgs)} messages handled, {in_flight} in flight"
-                 if len(msgs) else "Paxos by hand: no messages yet")
-        walkthrough_chart(msgs, self.walk.names, ax=ax, title=title)
+        ax.set_title(self._title(len(msgs), len(pending)), pad=24)
+        walkthrough_chart(msgs, self.walk.names, ax=ax, events=self.walk.events_frame())
         fig.tight_layout()
         self.show(fig)
 
+    def _title(self, sent: int, in_flight: int) -> str:
+        """What the picture shows now: who decided what, else how far the run is."""
+        decided = {name: v for name, v in self.summary["decided"].items() if v is not None}
+        if decided:
+            values = sorted({repr(v) for v in decided.values()})
+            return f"Decided {' and '.join(values)} at {', '.join(decided)} ({in_flight} in flight)"
+        if sent == 0:
+            return "Paxos by hand: no messages yet"
+        return f"Paxos by hand: {sent - in_flight} of {sent} messages handled, {in_flight} in flight"
+
     def widget(self) -> W.Widget:
         b = self.buttons
-        controls = W.VBox([W.HBox([b["deliver"], b["drop"]]), W.HBox([self.node, self.value]),
+        controls = W.VBox([W.HBox([self.message, b["deliver"], b["drop"]]), W.HBox([self.node, self.value]),
                            W.HBox([b["crash"], b["restart"], b["propose"], b["timeout"]])])
-        return W.VBox([controls, W.HBox([self.output, self.html])])
+        return W.VBox([controls, self.output, self.html])
 
 
 class FlexibleQuorumExplorer(Explorer):
     """Sliders for |Q1| and |Q2| on ``n`` nodes: violation rate over randomized runs and the
-    message-sequence chart of the first agreement violation found (if any)."""
+    message-sequence chart of the first agreement violation found (if any), nodes named by id
+    as in the safety monitor's message."""
 
     def __init__(self, n: int = 5, q1: int = 2, q2: int = 2, runs: int = 40, seed: int = 0) -> None:
         super().__init__()
@@ -134,16 +178,29 @@ class FlexibleQuorumExplorer(Explorer):
             f"n = {self.n}, |Q1| = {s['q1']}, |Q2| = {s['q2']}: quorums {verdict}. "
             f"<b>{s['violations']}</b> of {s['runs']} runs broke agreement "
             f"(rate {s['rate']:.1%}, 95% CI {s['rate_lo']:.1%}–{s['rate_hi']:.1%})"
-            + (f"; first at seed <b>{s['first_seed']}</b>: {self.violation.violation}" if self.violation else "")
+            + (f"; first at seed <b>{s['first_seed']}</b>: {_describe(self.violation)}" if self.violation else "")
         )
-        fig, ax = plt.subplots(figsize=(7, 5))
+        fig, ax = plt.subplots(figsize=(8.5, 7))
         if self.violation is not None:
-            walkthrough_chart(self.violation.messages, n=self.n, ax=ax,
-                              title=f"seed {self.violation.seed}: {self.violation.violation.invariant} violated")
+            v = self.violation
+            when = f" by t = {v.violation.time:.0f} ms" if v.violation.time is not None else ""
+            walkthrough_chart(v.messages, [str(i) for i in range(self.n)], ax=ax, events=v.events,
+                              title=f"|Q1| = {s['q1']}, |Q2| = {s['q2']} of {self.n}: {v.violation.invariant} broken"
+                                    f"{when} (seed {v.seed})")
         else:
-            ax.text(0.5, 0.5, f"no violation in {s['runs']} runs", ha="center", va="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, f"no violation in {s['runs']} runs: quorums {verdict}", ha="center", va="center",
+                    transform=ax.transAxes)
             ax.set_axis_off()
+        fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.html, self.output])
+        """Sliders, then the figure, then the numbers."""
+        return W.VBox([W.HBox([self.q1, self.q2, self.runs]), self.output, self.html])
+
+
+def _describe(v: Violation) -> str:
+    """The monitor's finding with its time rounded to the ms."""
+    e = v.violation
+    when = f" at t = {e.time:.0f} ms" if e.time is not None else ""
+    return f"{e.invariant} violated{when}: {e.detail}"

@@ -1,15 +1,16 @@
 """Simulator explorer for notebook 01: pick a delay distribution and a loss rate, see what the
-network does (delay histogram, loss with its confidence interval, reordering)."""
+network does (delay histogram beside the log-log tail, loss with its confidence interval,
+reordering). The figure comes first and the table below it."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import ipywidgets as W
-import matplotlib.pyplot as plt
+import pandas as pd
 
-from consensuslab.experiments.simulator import LATENCY_EXAMPLES, network_profile
-from consensuslab.plots.sim import latency_hist
+from consensuslab.experiments.simulator import LATENCY_EXAMPLES, network_profile, profile_table
+from consensuslab.plots.sim import latency_figure
 from consensuslab.widgets.base import Explorer
 
 __all__ = ["NetworkExplorer"]
@@ -36,19 +37,23 @@ class NetworkExplorer(Explorer):
             duration=self.duration, seed=self.seed,
         )
         s = self.summary
+        table = profile_table(pd.DataFrame([s], index=[self.latency.value]))
         self.html.value = (
-            f"<b>{s['sent']}</b> messages sent, <b>{s['delivered']}</b> delivered; "
-            f"loss rate <b>{s['loss_rate']:.3f}</b> (95% CI {s['loss_rate_lo']:.3f}–{s['loss_rate_hi']:.3f}); "
-            f"median delay <b>{s['delay_median']:.2f} ms</b>, p99 <b>{s['delay_p99']:.2f} ms</b>; "
-            f"reordered <b>{s['reordered']:.1%}</b>"
+            f"{s['delivered']:,} of {s['sent']:,} messages delivered; loss rate {s['loss_rate']:.1%} "
+            f"(95% CI {s['loss_rate_lo']:.1%}–{s['loss_rate_hi']:.1%}, configured {self.loss.value:.0%})"
+            + table.to_html()
         )
         d = msgs[msgs["fate"] == "delivered"]
-        fig, ax = plt.subplots(figsize=(7, 3))
-        latency_hist({self.latency.value: (d["delivered"] - d["sent"]).to_numpy()}, ax=ax)
-        ax.set_title(f"Delivery delay: {self.latency.value} latency, loss {self.loss.value:.0%}, "
-                     f"{self.n.value} nodes ({s['delivered']} of {s['sent']} messages delivered)", fontsize=10)
+        name = self.latency.value
+        fig = latency_figure({name: (d["delivered"] - d["sent"]).to_numpy()},
+                             exact={name: LATENCY_EXAMPLES[name]})
+        fig.set_size_inches(11, 3.8)
+        fig.suptitle(f"{name}, loss {self.loss.value:.0%}, {self.n.value} nodes: p99 {s['delay_p99']:.1f} ms is "
+                     f"{s['delay_p99'] / s['delay_median']:.1f}× the median ({s['delivered']:,} of {s['sent']:,} "
+                     f"messages delivered)", fontsize=10)
         fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> W.Widget:
-        return W.VBox([W.HBox([self.latency, self.loss, self.n]), self.html, self.output])
+        """Controls, then the figure, then the numbers: the picture stays put while a slider moves."""
+        return W.VBox([W.HBox([self.latency, self.loss, self.n]), self.output, self.html])

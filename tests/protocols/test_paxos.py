@@ -39,15 +39,15 @@ def test_founding_example_message_by_message() -> None:
     """Three nodes A, B, C; A proposes 1 (the project's founding notes), on real Paxos."""
     w = Walkthrough()
     w.propose(0, 1)
-    assert w.describe_pending() == ["A->B Prepare(1,0)", "A->C Prepare(1,0)"]
+    assert w.describe_pending() == ["A->B Prepare(1,A)", "A->C Prepare(1,A)"]
     # A is also an acceptor: it promised its own ballot locally, without a message
     assert w.nodes[0].promised == Ballot(1, 0)
     w.deliver()  # Prepare -> B
     w.deliver()  # Prepare -> C
-    assert w.describe_pending() == ["B->A Promise(1,0)", "C->A Promise(1,0)"]
+    assert w.describe_pending() == ["B->A Promise(1,A)", "C->A Promise(1,A)"]
     w.deliver()  # B's promise: with A's own, a majority -> phase 2 with A's value (nothing accepted yet)
     assert w.nodes[0].phase is Phase.ACCEPTING
-    assert [p.split()[1] for p in w.describe_pending()] == ["Promise(1,0)", "Accept(1,0)", "Accept(1,0)"]
+    assert [p.split()[1] for p in w.describe_pending()] == ["Promise(1,A)", "Accept(1,A)", "Accept(1,A)"]
     w.run()
     assert w.state()["decided"].tolist() == [1, 1, 1]
     kinds = w.messages()["kind"].tolist()
@@ -139,7 +139,7 @@ def test_proposer_crash_between_phases_minority_accept_is_adopted() -> None:
     w.run()
     assert w.state()["decided"].tolist() == [None, 1, 1]
     w.restart(0)
-    assert w.state().loc["A", "promised"] == str(Ballot(1, 0))
+    assert w.state().loc["A", "promised"] == "(1,A)"
 
 
 def test_proposer_crash_before_any_accept_lets_another_value_win() -> None:
@@ -182,7 +182,7 @@ def test_acceptor_restart_keeps_promise() -> None:
     w.propose(0, "a")
     assert w.nodes[0].ballot == Ballot(1, 0)
     w.deliver()  # Prepare(1,0) -> B
-    assert "B->A Nack(1,0) promised=(1,2)" in w.describe_pending()
+    assert "B->A Nack(1,A) promised=(1,C)" in w.describe_pending()
 
 
 def test_acceptor_restart_keeps_accepted_value_in_simulator() -> None:

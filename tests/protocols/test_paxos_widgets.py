@@ -13,11 +13,11 @@ from consensuslab.widgets.paxos import FlexibleQuorumExplorer, PaxosStepper
 
 def test_stepper_buttons_change_summary_and_figure() -> None:
     s = PaxosStepper()
-    assert s.pending == ["A->B Prepare(1,0)", "A->C Prepare(1,0)"]
+    assert s.pending == ["A->B Prepare(1,A)", "A->C Prepare(1,A)"]
     fig0, state0 = s.figure, s.summary.copy()
     s.buttons["deliver"].click()
     assert s.figure is not fig0
-    assert s.summary.loc["B", "promised"] == "(1,0)" and state0.loc["B", "promised"] == "(0,-1)"
+    assert s.summary.loc["B", "promised"] == "(1,A)" and state0.loc["B", "promised"] == "-"
     s.buttons["drop"].click()  # Prepare to C lost
     assert "C" not in "".join(p.split()[0] for p in s.pending)
     s.node.value = 2
@@ -87,7 +87,7 @@ def test_stepper_first_frame_shows_the_two_prepares_in_flight_on_a_step_axis() -
     assert "2 in flight" in ax.get_title()
     assert not any(ln.get_marker() not in ("None", None, "") for ln in ax.lines)  # no loss marks
     inflight = [t.get_text() for t in ax.texts]
-    assert inflight.count("Prepare") == 2  # both Prepares drawn as on their way
+    assert inflight.count("Prepare(1,A)") == 2  # both Prepares drawn as on their way, with their ballot
     s.deliver_next()
     assert "1 of 3 messages handled" in s.figure.axes[0].get_title()  # B's Promise now in flight
     plt.close("all")

@@ -19,7 +19,7 @@ def test_explorer_updates_summary_and_figure_when_sliders_move():
 
 def test_explorer_figure_has_a_title_that_follows_the_controls():
     e = NetworkExplorer(seed=1, duration=300.0)
-    title = e.figure.axes[0].get_title()
-    assert "loss 10%" in title and "5 nodes" in title and f"of {e.summary['sent']} messages" in title
+    title = e.figure.get_suptitle()
+    assert "loss 10%" in title and "5 nodes" in title and f"of {e.summary['sent']:,} messages" in title
     e.loss.value = 0.3
-    assert "loss 30%" in e.figure.axes[0].get_title()
+    assert "loss 30%" in e.figure.get_suptitle()

@@ -40,7 +40,7 @@ from consensuslab.experiments.registry import Result, experiment
 from consensuslab.hashing import BoundedLoad, Jump, Maglev, MultiProbe
 from consensuslab.hashing.study import table_balance, trial_ring
 
-__all__ = ["JUMP_PAPER_STD", "hashing_balance", "maglev_measured"]
+__all__ = ["JUMP_PAPER_STD", "hashing_balance", "maglev_measured", "measured_from"]
 
 #: Lamping & Veach 2014 (arXiv:1406.2294), comparison with Karger et al.: jump consistent hash's
 #: standard error of bucket sizes, 0.00000000764 (99% confidence interval 0.99999998 to
@@ -58,6 +58,41 @@ def maglev_measured(tables: pd.DataFrame) -> dict[str, float]:
     for (method, size), sub in tables.groupby(["method", "table_size"]):
         tag = "small" if size < 100_000 else "large"
         out[f"maglev_paper_{method}_{tag}_max"] = float(sub["max_over_mean"].median())
+    return out
+
+
+def measured_from(
+    balance: pd.DataFrame | None = None,
+    tables: pd.DataFrame | None = None,
+    keys: pd.DataFrame | None = None,
+) -> dict[str, float]:
+    """Reference ids measured by the notebook's tables (for :func:`consensuslab.reproduce.compare`).
+
+    Parameters
+    ----------
+    balance : DataFrame, optional
+        :func:`~consensuslab.hashing.study.balance_vs_vnodes`: ``ring<v>_std``, ``ring<v>_q005``
+        and ``ring<v>_q995`` for v = 100 and 1000 where present.
+    tables : DataFrame, optional
+        :func:`~consensuslab.hashing.study.table_balance`: :func:`maglev_measured`.
+    keys : DataFrame, optional
+        :func:`~consensuslab.hashing.study.keys_per_node_balance`: ``jump_cv_over_multinomial``
+        (mean over its key counts).
+    """
+    out: dict[str, float] = {}
+    if balance is not None:
+        by_v = balance.set_index("vnodes")
+        for v in (100, 1000):
+            if v in by_v.index:
+                out[f"ring{v}_std"] = float(by_v.loc[v, "cv"])
+                out[f"ring{v}_q005"] = float(by_v.loc[v, "q005"])
+                out[f"ring{v}_q995"] = float(by_v.loc[v, "q995"])
+    if keys is not None:
+        jump = keys[keys["algorithm"] == "jump"]
+        if len(jump):
+            out["jump_cv_over_multinomial"] = float(jump["cv_over_multinomial"].mean())
+    if tables is not None:
+        out.update(maglev_measured(tables))
     return out
 
 

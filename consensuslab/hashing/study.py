@@ -37,9 +37,9 @@ thousand-node rings instead of building them twice.
 
 from __future__ import annotations
 
-import functools
 import math
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -90,14 +90,31 @@ def trial_names(n: int, trial: int, seed: int) -> list[str]:
     return [f"t{trial}-s{seed}-node-{i}" for i in range(check_int("n_nodes", n, 1))]
 
 
-@functools.lru_cache(maxsize=6)
+#: rings of at least this many points are kept by :func:`trial_ring` (smaller ones rebuild fast)
+_CACHE_MIN_POINTS = 1 << 18
+#: how many large rings :func:`trial_ring` keeps (~60 MB each at 10**6 points)
+_CACHE_SIZE = 5
+_ring_cache: OrderedDict[tuple[int, int, int, int], Ring] = OrderedDict()
+
+
 def trial_ring(n: int, vnodes: int, trial: int, seed: int) -> Ring:
     """The ring of independent trial ``trial``: :func:`trial_names` with ``vnodes`` points each.
 
-    Cached (the six most recent): a 1000-node ring with 1000 points per node takes about a
-    second to build, and the notebook uses the same rings for two figures.
+    Rings of at least 2**18 points are cached (the five most recently used): a 1000-node ring
+    with 1000 points per node takes about a second to build, and the notebook uses the same
+    rings for its balance figure and for the Maglev paper's Karger tables.
     """
-    return Ring(trial_names(n, trial, seed), vnodes=vnodes)
+    key = (int(n), int(vnodes), int(trial), int(seed))
+    ring = _ring_cache.get(key)
+    if ring is not None:
+        _ring_cache.move_to_end(key)
+        return ring
+    ring = Ring(trial_names(n, trial, seed), vnodes=vnodes)
+    if n * vnodes >= _CACHE_MIN_POINTS:
+        _ring_cache[key] = ring
+        while len(_ring_cache) > _CACHE_SIZE:
+            _ring_cache.popitem(last=False)
+    return ring
 
 
 def mean_ci(values: npt.ArrayLike, confidence: float = 0.95) -> tuple[float, float, float]:
@@ -273,8 +290,8 @@ def jump_vs_ring(
     seed : int
         Names the rings (:func:`trial_ring`).
     jump_buckets : sequence of int, optional
-        Bucket counts for jump hash (exact, :func:`jump_keyspace_shares`); default 2 to
-        ``max(buckets)`` on a geometric grid.
+        Bucket counts for jump hash (exact, :func:`jump_keyspace_shares`); default 3 to
+        ``max(buckets)`` on a geometric grid (with 2 buckets the split is exactly even).
 
     Returns
     -------
@@ -296,7 +313,7 @@ def jump_vs_ring(
                          "method": f"exact arc shares, {trials} rings"})
     if jump_buckets is None:
         top = max(int(b) for b in buckets)
-        jump_buckets = sorted({int(round(x)) for x in np.geomspace(2, top, 25)})
+        jump_buckets = sorted({int(round(x)) for x in np.geomspace(3, top, 25)})
     for n in jump_buckets:
         rel = jump_keyspace_shares(int(n)) * n
         s = float(rel.std())
@@ -331,6 +348,11 @@ def keys_per_node_balance(
     trials = check_int("trials", trials, 1)
     rng = np.random.default_rng(seed)
     configs: list[tuple[str, int]] = [("jump", 0)] + [("ring", int(v)) for v in vnodes]
+    algos: dict[tuple[str, int], list[PlacementAlgorithm]] = {
+        (name, v): [Jump(trial_names(n_nodes, t, seed)) if name == "jump" else trial_ring(n_nodes, v, t, seed)
+                    for t in range(trials)]
+        for name, v in configs
+    }
     rows = []
     for kpn in keys_per_node:
         m = check_int("keys_per_node", kpn, 1) * n_nodes
@@ -338,8 +360,7 @@ def keys_per_node_balance(
         multinomial = math.sqrt((n_nodes - 1) / m)
         for name, v in configs:
             cvs = []
-            for t, keys in enumerate(draws):
-                algo: PlacementAlgorithm = Jump(trial_names(n_nodes, t, seed)) if name == "jump" else trial_ring(n_nodes, v, t, seed)
+            for algo, keys in zip(algos[(name, v)], draws):
                 c = loads(algo.assign(keys), n_nodes) / (m / n_nodes)
                 cvs.append(float(c.std()))
             cv, lo, hi = mean_ci(cvs)

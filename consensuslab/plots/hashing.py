@@ -47,6 +47,11 @@ from consensuslab.hashing.metrics import ring_cv_theory
 from consensuslab.hashing.study import mean_ci
 
 __all__ = [
+    "BALANCE_COLUMNS",
+    "COMPARE_COLUMNS",
+    "MOVEMENT_COLUMNS",
+    "PAPER_COLUMNS",
+    "VNODES_COLUMNS",
     "balance_vs_vnodes_plot",
     "bounded_plot",
     "jump_vs_ring_plot",
@@ -91,6 +96,13 @@ def _ref(paper: pd.DataFrame | Mapping[str, Any] | None, rid: str) -> tuple[floa
     if str(row.get("tolerance_kind", "abs")) == "rel":
         tol *= abs(ref)
     return ref, tol, str(row.get("source", ""))
+
+
+def _percent_axis(ax: Axes) -> None:
+    """Label a (log) y axis in percent, minor ticks included."""
+    fmt = plt.FuncFormatter(lambda y, _: f"{y:.0%}" if y >= 0.01 else f"{y:.1%}")
+    ax.yaxis.set_major_formatter(fmt)
+    ax.yaxis.set_minor_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}" if y >= 0.01 and str(round(y * 100))[0] in "235" else ""))
 
 
 def _short_source(source: str) -> str:
@@ -173,14 +185,14 @@ def ring_diagram(points: npt.ArrayLike, owners: npt.ArrayLike, names: Sequence[s
     handles: list[Any] = []
     if ticks:
         th = _angle(p)
-        tick = np.stack([np.column_stack([0.9 * np.cos(th), 0.9 * np.sin(th)]),
-                         np.column_stack([1.1 * np.cos(th), 1.1 * np.sin(th)])], axis=1)
-        ax.add_collection(LineCollection(list(tick), colors="k", linewidths=0.5, alpha=0.6))
-        handles.append(Line2D([], [], color="k", lw=0.8, label=f"ring point ({p.size})"))
-    ax.annotate("0", (0, 1.17), ha="center", va="bottom", fontsize=8, color="0.3")
-    ax.annotate("", xy=(0.35, 1.12), xytext=(0.12, 1.17),
+        tick = np.stack([np.column_stack([1.085 * np.cos(th), 1.085 * np.sin(th)]),
+                         np.column_stack([1.16 * np.cos(th), 1.16 * np.sin(th)])], axis=1)
+        ax.add_collection(LineCollection(list(tick), colors="0.25", linewidths=0.4))
+        handles.append(Line2D([], [], color="0.25", lw=0.8, label="ring point"))
+    ax.annotate("0", (0, 1.2), ha="center", va="bottom", fontsize=8, color="0.3")
+    ax.annotate("", xy=(0.42, 1.15), xytext=(0.12, 1.24),
                 arrowprops={"arrowstyle": "->", "color": "0.4", "connectionstyle": "arc3,rad=-0.2"})
-    ax.text(0.42, 1.16, "clockwise", fontsize=7, color="0.4", va="center")
+    ax.text(0.48, 1.2, "clockwise", fontsize=7, color="0.4", va="center")
     if n <= 12:
         handles += [Patch(color=colors[i], label=f"{names[i]}: {share[i]:.1%}") for i in range(n)]
         ax.legend(handles=handles, loc="center", fontsize=7, frameon=False, ncol=1 if n <= 6 else 2,
@@ -225,7 +237,8 @@ def load_bars(loads: npt.ArrayLike, names: Sequence[str] | None = None, expected
     n = x.shape[0]
     colors = list(node_colors(n) if colors is None else colors)
     idx = np.arange(n)
-    ax.bar(idx, x, color=colors, label="keys on the node")
+    ax.bar(idx, x, color=colors)
+    bar_handle = Patch(facecolor="0.7", edgecolor="0.4", label="keys on the node (its colour)")
     exp = np.full_like(x, x.mean()) if expected is None else np.asarray(expected, dtype=np.float64)
     ax.step(np.r_[idx - 0.5, n - 0.5], np.r_[exp, exp[-1]], where="post", color="k", ls="--", lw=1,
             label="fair share (keys × weight share)")
@@ -240,8 +253,10 @@ def load_bars(loads: npt.ArrayLike, names: Sequence[str] | None = None, expected
         ax.set_xticks(idx, names, rotation=90, fontsize=7)
     ax.set_xlabel("node")
     ax.set_ylabel("keys (count)")
-    ax.legend(fontsize=7, loc="upper left", framealpha=0.9)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles=[bar_handle, *handles], fontsize=7, loc="upper left", framealpha=0.9)
     ax.set_ylim(0, max(x.max(), exp.max()) * 1.35)
+    ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:,.0f}"))
     if title is None:
         rel = x / exp
         title = f"Keys per node: peak {rel.max():.2f}× fair, lowest {rel.min():.2f}×"
@@ -295,6 +310,7 @@ def balance_vs_vnodes_plot(df: pd.DataFrame, paper: pd.DataFrame | None = None,
         ax.set_xscale("log")
         ax.set_xlabel("points (virtual nodes) per node, v")
     ax1.set_yscale("log")
+    _percent_axis(ax1)
     ax1.set_ylabel("CV of a node's share of the circle (std / mean)")
     ax2.set_ylabel("node's share / fair share")
     ax1.legend(fontsize=7, loc="lower left")
@@ -338,7 +354,11 @@ def jump_vs_ring_plot(jr: pd.DataFrame, keys: pd.DataFrame | None = None, paper:
         if ref is not None:
             ax.axhspan(ref[0] - ref[1], ref[0] + ref[1], color=color, alpha=0.18,
                        label=f"{_short_source(ref[2])}: {v} points, stated {ref[0]:.3g} (± tolerance)")
-    ax.plot(jump["buckets"], jump["std"], "-", color="k", lw=1.8, label="jump hash: exact (31-bit arithmetic)")
+    exact_even = jump[jump["std"] == 0]["buckets"].tolist()
+    jump = jump[jump["std"] > 0]
+    ax.plot(jump["buckets"], jump["std"], "-", color="k", lw=1.8,
+            label="jump hash: exact (31-bit arithmetic)"
+            + (f"; n = {', '.join(map(str, exact_even))}: exactly even" if exact_even else ""))
     if jump_paper is not None:
         ax.axhline(jump_paper[0], color=_PAPER, lw=1.2, ls="-.",
                    label=f"{jump_paper[1]}: jump, stated {jump_paper[0]:.3g}")
@@ -354,7 +374,7 @@ def jump_vs_ring_plot(jr: pd.DataFrame, keys: pd.DataFrame | None = None, paper:
         best_ring = big.sort_values("vnodes").iloc[-1]
         j = float(jump.set_index("buckets").loc[top, "std"])
         ratio = best_ring["std"] / j
-        ax.set_title(f"Jump divides the key space ~10^{int(math.floor(math.log10(ratio)))}× more evenly than a "
+        ax.set_title(f"Jump divides the key space ~$10^{{{int(math.floor(math.log10(ratio)))}}}$× more evenly than a "
                      f"{best_ring['vnodes']}-point ring\n(std {j:.1e} vs {best_ring['std']:.1%} at n = {top}; "
                      "paper bands: bucket count not stated)", fontsize=10)
     if keys is not None:
@@ -369,6 +389,7 @@ def jump_vs_ring_plot(jr: pd.DataFrame, keys: pd.DataFrame | None = None, paper:
                     label=f"{label}: theory" + (" = perfect hash (multinomial)" if name == "jump" else " √(cv_ring² + (n−1)/m)"))
         ax.set_xscale("log")
         ax.set_yscale("log")
+        _percent_axis(ax)
         ax.set_xlabel("keys per node, m / n")
         ax.set_ylabel("CV of keys per node (std / mean)")
         ax.legend(fontsize=6.5, loc="lower left")
@@ -414,8 +435,9 @@ def table_balance_plot(measured: pd.DataFrame, theory: pd.DataFrame, paper: pd.D
             th = theory[(theory["method"] == method) & (theory["table_size"] == size)].set_index("stat")
             for stat in ("max", "min"):
                 lo, hi, mid = th.loc[stat, "q01"], th.loc[stat, "q99"], th.loc[stat, "q50"]
+                what = "exact ⌊M/N⌋, ⌈M/N⌉ (§3.4)" if method == "maglev" else "ideal hash, 1–99% of tables"
                 ax.add_patch(plt.Rectangle((x - width * 0.35, lo), width * 0.7, max(hi - lo, 1e-4), color=color,
-                                           alpha=0.22, lw=0, label=once(f"{_METHOD_LABEL[method]}: ideal hash, 1–99% of tables")))
+                                           alpha=0.22, lw=0, label=once(f"{_METHOD_LABEL[method]}: {what}")))
                 ax.hlines(mid, x - width * 0.35, x + width * 0.35, color=color, lw=1.5)
             sub = measured[(measured["method"] == method) & (measured["table_size"] == size)]
             if len(sub):
@@ -426,6 +448,9 @@ def table_balance_plot(measured: pd.DataFrame, theory: pd.DataFrame, paper: pd.D
             else:
                 ax.text(x, th.loc["max", "q99"] + 0.03, "not run\nhere", ha="center", va="bottom", fontsize=6.5,
                         color="0.35")
+            if method == "maglev":
+                ax.annotate(f"{th.loc['min', 'q50']:.3f}–{th.loc['max', 'q50']:.3f}×", (x, th.loc["min", "q50"]),
+                            xytext=(0, -14), textcoords="offset points", ha="center", fontsize=7, color="C0")
             tag = "small" if size < 100_000 else "large"
             ref = _ref(paper, f"maglev_paper_{method}_{tag}_max")
             if ref is not None:
@@ -440,13 +465,10 @@ def table_balance_plot(measured: pd.DataFrame, theory: pd.DataFrame, paper: pd.D
             transform=ax.transAxes, fontsize=7, color="0.3")
     ax.legend(fontsize=6.5, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     small = measured[measured["table_size"] == sizes[0]].groupby("method")["max_over_mean"].median()
-    parts = []
-    if "maglev" in small:
-        parts.append(f"Maglev's busiest backend is {small['maglev'] - 1:.1%} above the mean")
-    others = [f"{_METHOD_LABEL[m]} {small[m] - 1:.0%}" for m in ("karger", "rendezvous") if m in small]
-    if others:
-        parts.append("; " + ", ".join(others) + f" at M = {sizes[0]:,}")
-    ax.set_title("".join(parts) or "Entries per backend", fontsize=10)
+    parts = [f"{'Maglev' if m == 'maglev' else 'Karger' if m == 'karger' else 'rendezvous'}: "
+             f"+{small[m] - 1:.{1 if m == 'maglev' else 0}%}" for m in ("maglev", "karger", "rendezvous") if m in small]
+    ax.set_title("Busiest backend over the mean — " + ", ".join(parts)
+                 + f"\n(M = {sizes[0]:,} entries, N = {n:,} backends; medians over layouts)", fontsize=10)
     return ax
 
 
@@ -481,6 +503,7 @@ def bounded_plot(df: pd.DataFrame, axes: Sequence[Axes] | None = None) -> list[A
     ax1.plot(c, s["cap"], "k:", lw=1, label="cap ⌈c·m/n⌉ / (m/n)")
     ax1.set_xlabel("load factor c")
     ax1.set_ylabel("busiest node's keys / mean")
+    ax1.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.1f}×"))
     ax1.legend(fontsize=7, loc="upper left")
     binds = s[s["binds"] > 0.5]["c"]
     ring_peak = float(df["ring_peak"].mean())
@@ -489,7 +512,7 @@ def bounded_plot(df: pd.DataFrame, axes: Sequence[Axes] | None = None) -> list[A
     band(ax2, "join_over_ideal", "C1", "bounded: node joins (95% CI)")
     band(ax2, "leave_over_ideal", "C2", "bounded: node leaves (95% CI)", "^-")
     ax2.axhline(1.0, color="C0", ls="--", lw=1, label="ring alone (= 1: only that node's keys)")
-    ax2.set_yscale("log")
+    ax2.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.1f}×"))
     ax2.set_xlabel("load factor c")
     ax2.set_ylabel("keys moved / least possible")
     ax2.legend(fontsize=7, loc="upper right")
@@ -536,7 +559,8 @@ def movement_bars(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
     extra = df[ratio > 1.005]
     if len(extra):
         worst = extra.loc[(extra["moved"] / extra["ideal"]).idxmax()]
-        names = ", ".join(f"{a} ({e})" for a, e in zip(extra["algorithm"], extra["event"]))
+        grouped = extra.groupby("algorithm", sort=False)["event"].apply(lambda e: ", ".join(e))
+        names = " and ".join(f"{a} ({e})" for a, e in grouped.items())
         title = (f"Only {names} move more than the changed node's keys\n"
                  f"(worst: {worst['algorithm']} on {worst['event']}, {worst['moved'] / worst['ideal']:.2f}× the least possible)")
     else:
@@ -582,10 +606,12 @@ def _fmt(value: Any, kind: str) -> str:
         return f"{v:.2f} s"
     if kind == "g3":
         return f"{v:.3g}"
-    raise ValueError(f"`kind` must be one of int, pct, pct2, x, x3, p, sci, bytes, rate, s, g3, str; got {kind!r}.")
+    if kind == "g4":
+        return f"{v:.4g}"
+    raise ValueError(f"`kind` must be one of int, pct, pct2, x, x3, p, sci, g3, g4, bytes, rate, s, str; got {kind!r}.")
 
 
-def people_table(df: pd.DataFrame | pd.Series, spec: Mapping[str, tuple[str, str]],
+def people_table(df: pd.DataFrame | pd.Series, spec: Mapping[Any, tuple[str, str]],
                  index: str | None = None) -> pd.DataFrame:
     """A table's numbers formatted for people: the columns of ``spec``, renamed and formatted.
 
@@ -594,20 +620,76 @@ def people_table(df: pd.DataFrame | pd.Series, spec: Mapping[str, tuple[str, str
     df : DataFrame or Series
         The numbers (a Series is shown as one row).
     spec : mapping column -> (header, kind)
+        A column name, or a pair ``(lo, hi)`` of columns shown as one interval "lo–hi".
         Kinds: ``int`` (thousands separators), ``pct``/``pct2`` (percent), ``x``/``x3``
-        (a ratio, "1.31×"), ``p`` (p-value, "< 0.001"), ``sci``, ``bytes`` (B/KiB/MiB),
-        ``rate`` (keys/s), ``s`` (seconds), ``g3`` (3 significant digits), ``str``.
+        (a ratio, "1.31×"), ``p`` (p-value, "< 0.001"), ``sci``, ``g4`` (4 significant
+        digits), ``bytes`` (B/KiB/MiB), ``rate`` (keys/s), ``s`` (seconds), ``str``.
         Missing values print as "–".
     index : str, optional
         A column to use as the row labels.
 
     Examples
     --------
-    >>> people_table(pd.DataFrame({"n": [20000], "cv": [0.2494]}), {"n": ("keys", "int"), "cv": ("CV", "pct")})
-         keys     CV
-    0  20,000  24.9%
+    >>> people_table(pd.DataFrame({"n": [20000], "cv": [0.2494], "lo": [0.2], "hi": [0.3]}),
+    ...              {"n": ("keys", "int"), "cv": ("CV", "pct"), ("lo", "hi"): ("95% CI", "pct")})
+         keys     CV       95% CI
+    0  20,000  24.9%  20.0%–30.0%
     """
     frame = df.to_frame().T if isinstance(df, pd.Series) else df
-    out = pd.DataFrame({header: [_fmt(v, kind) for v in frame[col]] for col, (header, kind) in spec.items()},
-                       index=frame[index].tolist() if index is not None else frame.index)
-    return out
+    cols = {}
+    for col, (header, kind) in spec.items():
+        if isinstance(col, tuple):
+            lo, hi = col
+            cols[header] = ["–" if (_fmt(a, kind) == "–" and _fmt(b, kind) == "–") else f"{_fmt(a, kind)}–{_fmt(b, kind)}"
+                            for a, b in zip(frame[lo], frame[hi])]
+        else:
+            cols[header] = [_fmt(v, kind) for v in frame[col]]
+    return pd.DataFrame(cols, index=frame[index].tolist() if index is not None else frame.index)
+
+
+#: :func:`people_table` specs for the notebook's tables
+BALANCE_COLUMNS: dict[Any, tuple[str, str]] = {
+    "keys": ("keys", "int"),
+    "nodes": ("nodes", "int"),
+    "peak_to_mean": ("busiest / fair", "x"),
+    "min_to_mean": ("lightest / fair", "x"),
+    "cv": ("CV of load", "pct"),
+    "chi2_p": ("χ² p-value (uniform?)", "p"),
+}
+VNODES_COLUMNS: dict[Any, tuple[str, str]] = {
+    "vnodes": ("points per node", "int"),
+    "cv": ("CV", "pct"),
+    ("cv_lo", "cv_hi"): ("CV 95% CI", "pct"),
+    "cv_theory": ("CV theory", "pct"),
+    ("q005", "q995"): ("99% of nodes hold (× fair)", "x"),
+    ("q005_theory", "q995_theory"): ("theory", "x"),
+    "peak_to_mean": ("busiest / fair", "x"),
+    ("peak_lo", "peak_hi"): ("busiest 95% CI", "x"),
+    "peak_theory": ("busiest theory", "x"),
+}
+MOVEMENT_COLUMNS: dict[Any, tuple[str, str]] = {
+    "algorithm": ("algorithm", "str"),
+    "event": ("event", "str"),
+    "moved": ("keys moved", "pct"),
+    "ideal": ("least possible", "pct"),
+    "moved_over_ideal": ("moved / least", "x"),
+    "ideal_balanced": ("fair share", "pct"),
+    "to_added": ("of moved: to the new node", "pct"),
+    "from_removed": ("of moved: from the leaving node", "pct"),
+}
+COMPARE_COLUMNS: dict[Any, tuple[str, str]] = {
+    "peak_to_mean": ("busiest / fair", "x"),
+    "cv": ("CV of load", "pct"),
+    "moved_on_join_over_ideal": ("join: moved / least", "x"),
+    "moved_on_leave_over_ideal": ("leave: moved / least", "x"),
+    "join_share_over_fair": ("new node's share / fair", "x"),
+    "memory_bytes": ("lookup state", "bytes"),
+    "keys_per_s": ("lookups (this machine)", "rate"),
+}
+PAPER_COLUMNS: dict[Any, tuple[str, str]] = {
+    "reference": ("paper", "g4"),
+    "ours": ("ours", "g4"),
+    "tolerance": ("tolerance", "g4"),
+    "status": ("status", "str"),
+    "source": ("source", "str"),
+}

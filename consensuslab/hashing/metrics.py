@@ -239,7 +239,22 @@ def jump_keyspace_shares(n: int, bits: int = 31) -> npt.NDArray[np.float64]:
     (1.0, True)
     """
     n = check_int("n", n, 1, 4096)
-    t = float(2 ** check_int("bits", bits, 1, 31))
+    ge = _jump_at_least(n, check_int("bits", bits, 1, 31))
+    visit = np.zeros(n)
+    visit[0] = 1.0
+    for k in range(1, n):
+        visit[k] = float(np.dot(visit[:k], ge[:k, k] - ge[:k, k + 1]))
+    return visit * ge[:, n]
+
+
+def _jump_at_least(n: int, bits: int = 31) -> npt.NDArray[np.float64]:
+    """``P(j >= i | b)`` for jump's next target ``j`` from bucket ``b``: shape ``(n, n + 1)``.
+
+    The fraction of the ``2**bits`` draws ``u`` with ``floor((b + 1) * (2**bits / u)) >= i``, in
+    closed form (``u <= (b + 1) 2**bits / i``), corrected at the boundary by evaluating the
+    reference's double arithmetic on the boundary ``u`` and the next one. 1 for ``i <= b + 1``.
+    """
+    t = float(2**bits)
     b = np.arange(n, dtype=np.float64)[:, None]
     i = np.arange(n + 1, dtype=np.float64)[None, :]
 
@@ -250,18 +265,12 @@ def jump_keyspace_shares(n: int, bits: int = 31) -> npt.NDArray[np.float64]:
     count = np.minimum(np.floor((b + 1) * t / np.maximum(i, 1.0)), t)
     count = np.where(jumps_at_least(count), count, count - 1)
     count = np.where((count + 1 <= t) & jumps_at_least(count + 1), count + 1, count)
-    ge = count / t  # P(j >= i | b); every j >= b + 1
-    ge[:, : 1] = 1.0
-    ge = np.where(i <= b + 1, 1.0, ge)
-    visit = np.zeros(n)
-    visit[0] = 1.0
-    for k in range(1, n):
-        visit[k] = float(np.dot(visit[:k], ge[:k, k] - ge[:k, k + 1]))
-    return visit * ge[:, n]
+    return np.where(i <= b + 1, 1.0, count / t)
 
 
-def ring_cv_theory(n: int, v: npt.ArrayLike) -> Any:
+def ring_cv_theory(n: npt.ArrayLike, v: npt.ArrayLike) -> Any:
     """CV of a node's share on a ring with ``v`` points per node: ``sqrt((n-1)/(n v + 1))``."""
+    n = np.asarray(n, dtype=np.float64)
     v = np.asarray(v, dtype=np.float64)
     return np.sqrt((n - 1) / (n * v + 1))
 

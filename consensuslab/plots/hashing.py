@@ -303,7 +303,7 @@ def balance_vs_vnodes_plot(df: pd.DataFrame, paper: pd.DataFrame | None = None,
         if q_lo is not None and q_hi is not None:
             src = _short_source(q_lo[2])
             ax2.vlines(pts * 1.1, q_lo[0], q_hi[0], color=_PAPER, lw=2.5,
-                       label=f"{src}: stated 99% interval" if pts == 100 else None)
+                       label=f"{src}: stated 99% interval" if pts == 100 else "_nolegend_")
             ax2.errorbar([pts * 1.1] * 2, [q_lo[0], q_hi[0]], yerr=[[q_lo[1], q_hi[1]], [q_lo[1], q_hi[1]]],
                          fmt="none", color=_PAPER, capsize=4, lw=1, label="± tolerance" if pts == 100 else None)
     for ax in (ax1, ax2):
@@ -546,10 +546,10 @@ def movement_bars(df: pd.DataFrame, ax: Axes | None = None) -> Axes:
         ax.bar(xs, sub["moved"], width * 0.92, color=f"C{k}", yerr=yerr, capsize=2, ecolor="0.3",
                label=f"moved on {ev}" + (" (95% CI over keys)" if yerr is not None else ""))
         ax.hlines(sub["ideal"], xs - width * 0.46, xs + width * 0.46, color="k", lw=2.2,
-                  label="least possible: the joining / leaving node's keys" if k == 0 else None)
+                  label="least possible: the joining / leaving node's keys" if k == 0 else "_nolegend_")
         if "ideal_balanced" in sub.columns:
             ax.hlines(sub["ideal_balanced"], xs - width * 0.46, xs + width * 0.46, color="0.45", lw=1, ls=":",
-                      label="fair share 1/(n+1), 1/n" if k == 0 else None)
+                      label="fair share 1/(n+1), 1/n" if k == 0 else "_nolegend_")
     ax.set_xticks(np.arange(len(algos)), algos)
     ax.set_ylabel("fraction of keys moved")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y:.0%}"))

@@ -626,7 +626,8 @@ def people_table(df: pd.DataFrame | pd.Series, spec: Mapping[Any, tuple[str, str
         digits), ``bytes`` (B/KiB/MiB), ``rate`` (keys/s), ``s`` (seconds), ``str``.
         Missing values print as "–".
     index : str, optional
-        A column to use as the row labels.
+        A column to use as the row labels (named by its header in ``spec`` if it has one,
+        and then not repeated as a column).
 
     Examples
     --------
@@ -644,7 +645,12 @@ def people_table(df: pd.DataFrame | pd.Series, spec: Mapping[Any, tuple[str, str
                             for a, b in zip(frame[lo], frame[hi])]
         else:
             cols[header] = [_fmt(v, kind) for v in frame[col]]
-    return pd.DataFrame(cols, index=frame[index].tolist() if index is not None else frame.index)
+    out = pd.DataFrame(cols, index=frame[index].tolist() if index is not None else frame.index)
+    if index is not None and index in spec:
+        out = out.set_index(spec[index][0])  # the formatted column becomes the row labels
+    elif index is not None:
+        out.index.name = index
+    return out
 
 
 #: :func:`people_table` specs for the notebook's tables

@@ -457,6 +457,7 @@ def table_balance_plot(measured: pd.DataFrame, theory: pd.DataFrame, paper: pd.D
                 ax.errorbar([x + width * 0.3], [ref[0]], yerr=[[ref[1]], [ref[1]]], fmt="*", color=_PAPER, ms=11,
                             mec="k", mew=0.5, capsize=3, label=once("Eisenbud et al. 2016 §5.3: stated max (± tolerance)"))
     ax.axhline(1.0, color="0.5", lw=0.7, ls="--", label="mean (fair share)")
+    ax.plot([], [], color="0.3", lw=1.5, label="tick in a bar: median of ideal-hash tables")
     ax.set_xticks(range(len(sizes)), [f"{'small' if s < 100_000 else 'large'} table\nM = {s:,}" for s in sizes])
     n = int(theory["backends"].iloc[0])
     ax.set_ylabel(f"entries per backend / mean (N = {n:,} backends)")

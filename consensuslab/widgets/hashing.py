@@ -1,20 +1,35 @@
-"""Hash-ring balance explorer: sliders for algorithm, nodes, vnodes, weights, keys and c."""
+"""Hash-ring balance explorer: sliders for algorithm, nodes, vnodes, weights, keys and c.
+
+The figure comes first (the ring's owned arcs for ring and bounded loads, and keys per node in
+the same colours); the numbers follow below it, formatted for people.
+"""
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 
 from consensuslab.hashing.study import study
-from consensuslab.plots.hashing import load_bars, ring_diagram
+from consensuslab.plots.hashing import BALANCE_COLUMNS, load_bars, node_colors, people_table, ring_diagram
 from consensuslab.widgets.base import Explorer
 
 __all__ = ["HashExplorer"]
 
+#: how the explorer's summary is shown (column -> header, format)
+SUMMARY_FORMAT = {
+    **BALANCE_COLUMNS,
+    "moved_on_join": ("moved on join", "pct"),
+    "ideal_on_join": ("least possible on join", "pct"),
+    "moved_on_leave": ("moved on leave", "pct"),
+    "ideal_on_leave": ("least possible on leave", "pct"),
+    "memory_bytes": ("lookup state", "bytes"),
+}
+
 
 class HashExplorer(Explorer):
-    """Explore one placement configuration: ring diagram (ring/bounded), load bars, summary.
+    """Explore one placement configuration: ring arcs (ring/bounded), load bars, summary.
 
     ``update()`` recomputes through one call, :func:`consensuslab.hashing.study.study`.
     """
@@ -49,20 +64,27 @@ class HashExplorer(Explorer):
         r = study(self.algorithm.value, self.n_nodes.value, self.n_keys.value, vnodes=self.vnodes.value,
                   weight_skew=self.weight_skew.value, c=self.c.value)
         self.summary = r["summary"]
-        self.html.value = self.summary.to_frame("value").to_html(float_format=lambda v: f"{v:.4g}")
+        table = people_table(self.summary, SUMMARY_FORMAT).T
+        table.columns = [self.algorithm.value]
+        self.html.value = table.to_html()
         algo = r["algo"]
-        fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-        ring = getattr(algo, "ring", algo)
-        if hasattr(ring, "points") and hasattr(ring, "bits"):
-            ring_diagram(ring.points, ring.owners, list(algo.nodes), ring.bits, ax=axes[0])
-        else:
-            axes[0].text(0.5, 0.5, f"{type(algo).__name__}: no ring points", ha="center")
-            axes[0].set_axis_off()
+        names = list(algo.nodes)
+        colors = node_colors(len(names))
         w = pd.Series(algo.weights, dtype=float)
-        load_bars(r["loads"], list(algo.nodes), expected=(w / w.sum() * r["loads"].sum()).to_numpy(), ax=axes[1])
+        fair = (w / w.sum() * r["loads"].sum()).to_numpy()
+        ring = getattr(algo, "ring", algo)
+        if hasattr(ring, "points") and hasattr(ring, "bits") and hasattr(ring, "shares"):
+            fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), gridspec_kw={"width_ratios": [1, 1.25]})
+            ring_diagram(ring.points, ring.owners, names, ring.bits, ax=axes[0], colors=colors)
+            shares = None if self.algorithm.value == "bounded" else np.asarray(ring.shares())
+            load_bars(r["loads"], names, expected=fair, ax=axes[1], colors=colors, shares=shares)
+        else:
+            fig, ax = plt.subplots(figsize=(7, 4.2))
+            load_bars(r["loads"], names, expected=fair, ax=ax, colors=colors)
         fig.tight_layout()
         self.show(fig)
 
     def widget(self) -> widgets.Widget:
-        """The controls, the summary and the figure."""
-        return widgets.VBox([widgets.HBox([widgets.VBox(self.controls), self.html]), self.output])
+        """The controls, then the figure, then the numbers."""
+        controls = widgets.HBox([widgets.VBox(self.controls[:3]), widgets.VBox(self.controls[3:])])
+        return widgets.VBox([controls, self.output, self.html])

@@ -23,7 +23,7 @@ def test_plots_return_axes_with_content():
     assert len(ax.collections) >= 1
     assert len(load_bars([3, 4, 5], ["a", "b", "c"]).patches) == 3
     df = balance_vs_vnodes(20, [10, 100], trials=1)
-    assert balance_vs_vnodes_plot(df).get_xscale() == "log"
+    assert [ax.get_xscale() for ax in balance_vs_vnodes_plot(df)] == ["log", "log"]
     mv = pd.DataFrame({"algorithm": ["ring", "jump"], "event": ["join", "join"], "moved": [0.1, 0.09], "ideal": [0.09, 0.09]})
     assert len(movement_bars(mv).patches) == 2
 
@@ -55,7 +55,10 @@ def test_experiment_quick_ids_match_reference_csv():
 
     res = get("hashing-balance").run(quick=True)
     ref = pd.read_csv(Path(__file__).resolve().parents[2] / "data" / "reference" / "hashing.csv")
-    assert set(res.measured) == set(ref["id"])
+    # quick mode skips the Maglev paper's large table (655373 entries: rendezvous alone is 6.5e8
+    # hash evaluations); tests/notebooks/test_claims_05.py runs the full experiment (slow)
+    large = {f"maglev_paper_{m}_large_max" for m in ("maglev", "karger", "rendezvous")}
+    assert set(res.measured) == set(ref["id"]) - large
     assert res.measured["bounded_max_over_cap"] <= 1.0
     assert abs(res.measured["ring100_std"] - 0.10) < 0.02
     assert abs(res.measured["multiprobe21_peak_to_mean"] - 21 / 20) < 0.01  # exact shares, 10^5 nodes

@@ -21,6 +21,7 @@ The protocol lives in :mod:`consensuslab.protocols.raft`; this module only drive
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -511,7 +512,7 @@ def _pct(x: float) -> str:
     return f"{v:.1f} %" if 0 < v < 1 or 99 < v < 100 else f"{v:.0f} %"
 
 
-def fault_tally(runs: Sequence["FaultRun"]) -> pd.DataFrame:
+def fault_tally(runs: Sequence[FaultRun]) -> pd.DataFrame:
     """What many :func:`fault_injection_run` s add up to, as a table for people.
 
     Counts are summed, proportions get a 95% Wilson interval (:func:`consensuslab.stats.wilson`:
@@ -555,7 +556,7 @@ def fault_tally(runs: Sequence["FaultRun"]) -> pd.DataFrame:
     q50, q90, q100 = np.quantile(times, [0.5, 0.9, 1.0]) if times.size else (np.nan,) * 3
 
     def ms(x: float) -> str:
-        return f"{x:.0f} ms" if x == x else "none caught up"
+        return "none caught up" if math.isnan(x) else f"{x:.0f} ms"
 
     rows = [
         ("runs", k, f"{k}"),

@@ -8,6 +8,7 @@ of what was checked (numbers formatted for people by :func:`format_summary`) sit
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as W
@@ -28,7 +29,7 @@ def format_summary(summary: dict[str, Any]) -> dict[str, str]:
         if isinstance(value, bool):
             out[key] = "yes" if value else "no"
         elif key == "catch-up time (ms)":
-            out["catch-up time"] = "did not catch up" if value != value else f"{value:.0f} ms"
+            out["catch-up time"] = "did not catch up" if math.isnan(value) else f"{value:.0f} ms"
         elif isinstance(value, float):
             out[key] = f"{value:,.1f}"
         elif isinstance(value, int):

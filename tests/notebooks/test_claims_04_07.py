@@ -275,7 +275,7 @@ def test_07_notebook_prints_its_claims_from_the_results(nb07) -> None:
     assert m and all(f"{p} " in text for p in ("LNKD-SSD", "LNKD-DISK", "YMMR"))
     stale = ev.staleness_table(((3, 1, 1),), ("LNKD-SSD", "LNKD-DISK", "YMMR"), trials=200, pbs_trials=50_000, seed=1)
     assert m.group(1) == ev.worst_profile(ev.staleness_agreement(stale))  # the notebook's quick parameters
-    assert "Re-run with 10x the trials and another seed" in text
+    assert "Re-run with 5x the trials and another seed" in text
     # availability: the held fault separates the strict quorum from the Raft variant
     held = re.search(r"\(Raft: its group's leader\): (.*?);", text).group(1)
     pct = {c: float(v) for c, v in re.findall(r"(R\+W<=N|R\+W>N|sloppy|raft) ([\d.]+) %", held)}

@@ -24,7 +24,27 @@ was invoked; a **read-your-writes violation** misses a token of the reading clie
 acknowledged append; **divergent keys** are keys whose replicas disagree 300 ms after the
 workload ends (in-flight replication has landed, but no anti-entropy ran — LWW keeps no siblings, so this is where Dynamo would show siblings); the
 history is checked for **linearizability**. Latency and messages per operation are reported per
-configuration.
+configuration, every rate with a 95% interval.
+
+*Availability under a fault that separates the designs* (:func:`availability_trial`). The
+anomaly workload's nemesis heals quickly and its clients retry for seconds, so every
+configuration ends up answering every operation; that measures patience, not availability.
+Here a fault is held for a whole window while clients probe one key with writes every
+``probe_every`` ms, each abandoned after ``deadline`` ms: availability is the fraction of
+probes acknowledged within the deadline, and the *longest gap* between two acknowledgements is
+the outage a user sees. Two faults: ``"isolate-one"`` cuts one of the key's three replicas off
+from every node -- for the Raft variant the one that leads the key's group, so the group must
+elect a new leader while leaderless quorums simply use the other two replicas; and
+``"crash-two"`` crashes two of the three replicas -- a strict quorum (``W = 2``) and a Raft
+group (majority of 3) cannot write at all, while ``W = 1`` and a sloppy quorum (fallback nodes
+stand in) can.
+
+*Agreement with PBS, per profile* (:func:`staleness_agreement`). For each profile: how many
+points' 95% intervals contain the PBS prediction, counted over the *informative* points (PBS
+strictly between 0.1% and 99.9%: elsewhere an interval contains it trivially); the largest
+difference with the interval's half-width at that point; and a family-wise test -- exact
+binomial tests of the points, Bonferroni-adjusted -- that stays valid although the points of
+one curve share their writes and so miss together.
 
 References
 ----------
@@ -34,6 +54,7 @@ P. Bailis et al., "Probabilistically Bounded Staleness for Practical Partial Quo
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -50,8 +71,22 @@ from consensuslab.sim.simulator import Simulator
 
 __all__ = [
     "CONFIGURATIONS",
+    "AVAILABILITY_FAULTS",
     "simulate_staleness",
     "staleness_table",
+    "staleness_agreement",
+    "agreement_finding",
+    "agreement_display",
+    "worst_profile",
+    "anomaly_finding",
+    "pbs_paper_points",
+    "availability_trial",
+    "availability_run",
+    "availability_table",
+    "availability_finding",
+    "node_log_table",
+    "ops_table",
+    "anomaly_display",
     "workload_trial",
     "run_workload",
     "converged_values",
@@ -211,25 +246,194 @@ def staleness_table(
     Returns
     -------
     pandas.DataFrame
-        ``profile, N, R, W, t, p_sim, lo, hi, p_pbs, diff, within`` (``within``: the PBS value
-        lies in the simulation's 95% interval).
+        ``profile, N, R, W, t, reads, consistent, p_sim, lo, hi, p_pbs, pbs_trials, diff,
+        within`` (``within``: the PBS value lies in the simulation's 95% interval).
     """
     from consensuslab.quorum import pbs
 
     frames = []
     for ci, (nn, rr, ww) in enumerate(configs):
         for pi, prof in enumerate(profiles):
-            sim = simulate_staleness(nn, rr, ww, prof, t, trials, seed + 100 * ci + pi)
+            # one independent stream per (root seed, configuration, profile): another root seed never
+            # replays a sample of this one (``seed + 100 * ci + pi`` did: seed 2's first profile was
+            # seed 1's second)
+            sub = int(np.random.SeedSequence([seed, ci, pi]).generate_state(1)[0] >> 1)
+            sim = simulate_staleness(nn, rr, ww, prof, t, trials, sub)
             p = np.atleast_1d(pbs.wars(nn, rr, ww, prof, np.asarray(t, dtype=float), trials=pbs_trials, seed=seed + 1))
             sim.insert(0, "W", ww)
             sim.insert(0, "R", rr)
             sim.insert(0, "N", nn)
             sim.insert(0, "profile", prof)
             sim["p_pbs"] = p
+            sim["pbs_trials"] = pbs_trials
             sim["diff"] = sim["p_sim"] - sim["p_pbs"]
             sim["within"] = (sim["p_pbs"] >= sim["lo"] - 1e-12) & (sim["p_pbs"] <= sim["hi"] + 1e-12)
             frames.append(sim)
     return pd.concat(frames, ignore_index=True)
+
+
+def staleness_agreement(table: pd.DataFrame, informative: tuple[float, float] = (0.001, 0.999),
+                        alpha: float = 0.05) -> pd.DataFrame:
+    """Per profile: how well the simulator agrees with PBS (one row per profile, table order).
+
+    Two views. *Per point*: how many informative points' 95% intervals hold the PBS value --
+    about 1 in 20 misses by chance, and more than that on one curve is not alarming by itself,
+    because the points of a curve share their writes (each trial writes once and reads at every
+    ``t``), so misses come in runs. *Per profile* (family-wise): an exact binomial test of each
+    informative point's count of consistent reads against the PBS probability
+    (:func:`scipy.stats.binomtest`), the smallest p-value multiplied by the number ``m`` of
+    informative points (Bonferroni) -- a test at level ``alpha`` that holds under any correlation
+    between the points. The PBS value is treated as exact, so ``pbs_trials`` should be many
+    times the simulated reads.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`staleness_table` output.
+    informative : (float, float)
+        A point is *informative* when the PBS prediction lies strictly inside this range (at
+        0 or 1 an interval contains it trivially).
+    alpha : float
+        Family-wise level of the per-profile test.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``profile, points, informative, inside`` (informative points whose 95% interval holds
+        the PBS value), ``inside_fraction`` (of the informative points; ``nan`` if none),
+        ``p_family`` (Bonferroni-adjusted smallest p-value; 1 without informative points),
+        ``consistent`` (``p_family >= alpha``), ``max_abs_diff`` (largest ``|p_sim - p_pbs|``
+        over all points), ``worst_config``, ``worst_t`` and ``worst_half_width`` (where it
+        happened, and the interval's half-width there).
+    """
+    from scipy.stats import binomtest
+
+    lo_i, hi_i = informative
+    alpha = check_float("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    rows = []
+    for profile, df in table.groupby("profile", sort=False):
+        info = df[(df["p_pbs"] > lo_i) & (df["p_pbs"] < hi_i)]
+        worst = df.loc[df["diff"].abs().idxmax()]
+        m = len(info)
+        pvals = [binomtest(int(k), int(n), float(p)).pvalue
+                 for k, n, p in zip(info["consistent"], info["reads"], info["p_pbs"])]
+        p_family = min(1.0, m * min(pvals)) if m else 1.0
+        rows.append({
+            "profile": profile,
+            "points": len(df),
+            "informative": m,
+            "inside": int(info["within"].sum()),
+            "inside_fraction": float(info["within"].mean()) if m else float("nan"),
+            "p_family": float(p_family),
+            "consistent": bool(p_family >= alpha),
+            "max_abs_diff": float(df["diff"].abs().max()),
+            "worst_config": f"N={worst['N']} R={worst['R']} W={worst['W']}",
+            "worst_t": float(worst["t"]),
+            "worst_half_width": float((worst["hi"] - worst["lo"]) / 2),
+        })
+    return pd.DataFrame(rows)
+
+
+def _p(p: float) -> str:
+    """A p-value for people: 0.004, 0.03, 0.41, 1."""
+    return "1" if p >= 0.995 else (f"{p:.2f}" if p >= 0.01 else (f"{p:.3f}" if p >= 0.001 else "< 0.001"))
+
+
+def _worst(agreement: pd.DataFrame) -> pd.Series:
+    """The profile that agrees worst: lowest inside fraction, then largest difference."""
+    ranked = agreement.assign(_f=agreement["inside_fraction"].fillna(1.0))
+    return ranked.sort_values(["_f", "max_abs_diff"], ascending=[True, False], kind="stable").iloc[0]
+
+
+def worst_profile(agreement: pd.DataFrame) -> str:
+    """The profile of :func:`staleness_agreement` that agrees worst with PBS (lowest share of
+    informative points inside the interval; ties: the largest difference)."""
+    return str(_worst(agreement)["profile"])
+
+
+def agreement_display(agreement: pd.DataFrame) -> pd.DataFrame:
+    """:func:`staleness_agreement` for people (percentages, percentage points, ms)."""
+    return pd.DataFrame({
+        "profile": agreement["profile"],
+        "points": agreement["points"].astype(int),
+        "informative (0.1 % < PBS < 99.9 %)": agreement["informative"].astype(int),
+        "PBS inside the 95 % interval": [f"{int(r.inside)} of {int(r.informative)} ({r.inside_fraction:.0%})"
+                                         if r.informative else "—" for r in agreement.itertuples(index=False)],
+        "family-wise p": [_p(r.p_family) if r.informative else "—" for r in agreement.itertuples(index=False)],
+        "verdict (5 %)": ["consistent" if r.consistent else "NOT consistent" for r in agreement.itertuples(index=False)],
+        "largest |sim − PBS|": [f"{100 * r.max_abs_diff:.1f} pp (±{100 * r.worst_half_width:.1f})"
+                                for r in agreement.itertuples(index=False)],
+        "where": [f"{r.worst_config}, t = {r.worst_t:g} ms" for r in agreement.itertuples(index=False)],
+    })
+
+
+def agreement_finding(agreement: pd.DataFrame, recheck: pd.DataFrame | None = None, factor: int | None = None) -> str:
+    """A paragraph for people: per-profile agreement (per point and family-wise), the worst
+    profile, and (if given) what a re-run of the worst profile with more trials found.
+
+    Parameters
+    ----------
+    agreement : DataFrame
+        :func:`staleness_agreement` of the main run.
+    recheck : DataFrame, optional
+        :func:`staleness_agreement` of a re-run of the worst profile (more trials, another seed).
+    factor : int, optional
+        How many times more trials the re-run used (for the text).
+    """
+    def one(r: Any) -> str:
+        if not r.informative:
+            return f"{r.profile}: no informative point"
+        verdict = "consistent" if r.consistent else "NOT consistent"
+        return (f"{r.profile} {r.inside} of {r.informative} ({r.inside_fraction:.0%}), family-wise p = "
+                f"{_p(r.p_family)}: {verdict}")
+
+    w = _worst(agreement)
+    text = ("PBS inside the simulator's 95% interval, per profile (informative points), and the family-wise "
+            "test (exact binomial tests, Bonferroni-adjusted; consistent if p >= 0.05): "
+            + "; ".join(one(r) for r in agreement.itertuples(index=False))
+            + f". Worst per point: {w['profile']}, largest difference {100 * w['max_abs_diff']:.1f} percentage "
+            f"points at {w['worst_config']}, t = {w['worst_t']:g} ms (interval ±{100 * w['worst_half_width']:.1f}).")
+    if recheck is not None and len(recheck):
+        r2 = recheck.set_index("profile").loc[w["profile"]]
+        more = f"{factor}x the trials" if factor else "more trials"
+        if r2["informative"]:
+            text += (f" Re-run with {more} and another seed: {int(r2['inside'])} of {int(r2['informative'])} "
+                     f"({r2['inside_fraction']:.0%}) inside, largest difference {100 * r2['max_abs_diff']:.1f} points, "
+                     f"family-wise p = {_p(r2['p_family'])}: "
+                     + ("consistent with sampling error: no evidence of a model difference." if r2["consistent"]
+                        else "the difference persists (p < 0.05): evidence that the simulator and the model disagree."))
+    return text
+
+
+#: Published P(consistent read) points of Bailis et al. (PVLDB 2012, §5.2, Figure 6) that
+#: ``data/reference/quorum.csv`` holds, by id: (profile, t in ms), all for N=3, R=W=1.
+_PAPER_POINTS = {
+    "pbs_lnkd_ssd_t0": ("LNKD-SSD", 0.0),
+    "pbs_lnkd_disk_t0": ("LNKD-DISK", 0.0),
+    "pbs_lnkd_disk_t10": ("LNKD-DISK", 10.0),
+    "pbs_ymmr_t0": ("YMMR", 0.0),
+}
+
+
+def pbs_paper_points() -> pd.DataFrame:
+    """The paper's published staleness points (N=3, R=W=1) from ``data/reference/quorum.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id, profile, N, R, W, t, p, source``; empty when the reference file is not there (an
+        installed package without the repository's ``data/``).
+    """
+    from pathlib import Path
+
+    cols = ["id", "profile", "N", "R", "W", "t", "p", "source"]
+    path = Path(__file__).resolve().parents[2] / "data" / "reference" / "quorum.csv"
+    if not path.is_file():
+        return pd.DataFrame(columns=cols)
+    ref = pd.read_csv(path).set_index("id")
+    rows = [{"id": i, "profile": prof, "N": 3, "R": 1, "W": 1, "t": t, "p": float(ref.loc[i, "reference"]),
+             "source": str(ref.loc[i, "source"])} for i, (prof, t) in _PAPER_POINTS.items() if i in ref.index]
+    return pd.DataFrame(rows, columns=cols)
 
 
 # -- anomalies under faults -------------------------------------------------------------
@@ -415,23 +619,254 @@ def run_workload(
 
 
 def anomaly_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Per-configuration rates: anomalies per trial / per operation, linearizable fraction,
-    latency and messages per operation."""
-    g = rows.groupby("config", sort=False)
-    out = pd.DataFrame({
-        "trials": g.size(),
-        "lost_update_rate": g["lost_updates"].sum() / g["acked_appends"].sum().clip(lower=1),
-        "stale_read_rate": g["stale_reads"].sum() / g["reads"].sum().clip(lower=1),
-        "ryw_violation_rate": g["ryw_violations"].sum() / g["reads"].sum().clip(lower=1),
-        "divergent_keys_per_trial": g["divergent_keys"].mean(),
-        "availability": g["ok_ops"].sum() / g["ops"].sum(),
-        "latency_mean_ms": g["latency_mean"].mean(),
-        "latency_p99_ms": g["latency_p99"].mean(),
-        "messages_per_op": g["messages_per_op"].mean(),
+    """Per-configuration rates with 95% intervals: anomalies per operation, linearizable
+    fraction, availability, latency and messages per operation.
+
+    Rates are pooled over the trials (``sum of events / sum of opportunities``) with a Wilson
+    interval over the operations -- a lower bound on the uncertainty, since operations of one
+    trial share its faults. The linearizable fraction counts histories the checker decided
+    (a timeout is left out) with a Wilson interval over trials; the mean latency gets a bootstrap
+    interval over the trials' means.
+    """
+    from consensuslab.stats import summarize, wilson
+
+    out = []
+    for config, g in rows.groupby("config", sort=False):
+        row: dict[str, Any] = {"config": config, "trials": len(g)}
+        for name, num, den in (("lost_update", "lost_updates", "acked_appends"),
+                               ("stale_read", "stale_reads", "reads"),
+                               ("ryw_violation", "ryw_violations", "reads")):
+            k, m = int(g[num].sum()), int(g[den].sum())
+            row[f"{num}"] = k
+            row[f"{den}"] = m
+            row[f"{name}_rate"] = k / m if m else 0.0
+            row[f"{name}_lo"], row[f"{name}_hi"] = wilson(k, m) if m else (0.0, 1.0)
+        row["divergent_keys_per_trial"] = float(g["divergent_keys"].mean())
+        ok, ops = int(g["ok_ops"].sum()), int(g["ops"].sum())
+        row["availability"] = ok / ops if ops else float("nan")
+        lat = g["latency_mean"].dropna().to_numpy(dtype=float)
+        if lat.size:
+            sm = summarize(lat, quantiles=(), seed=0, n_resamples=500)
+            row.update(latency_mean_ms=float(sm["mean"]), latency_lo=float(sm["mean_lo"]), latency_hi=float(sm["mean_hi"]))
+        else:
+            row.update(latency_mean_ms=float("nan"), latency_lo=float("nan"), latency_hi=float("nan"))
+        row["latency_p99_ms"] = float(g["latency_p99"].mean())
+        row["messages_per_op"] = float(g["messages_per_op"].mean())
+        if "linearizable" in g:
+            decided = [bool(x) for x in g["linearizable"] if pd.notna(x)]  # None: the checker timed out
+            row["histories_checked"] = len(decided)
+            row["linearizable"] = int(sum(decided))
+            row["linearizable_fraction"] = sum(decided) / len(decided) if decided else float("nan")
+            row["linearizable_lo"], row["linearizable_hi"] = (wilson(int(sum(decided)), len(decided))
+                                                              if decided else (0.0, 1.0))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def _pct(x: float) -> str:
+    """A proportion for people: 0 %, 0.4 %, 12 %, 99.6 %, 100 %."""
+    if math.isnan(x):
+        return "—"
+    v = 100.0 * float(x)
+    return f"{v:.1f} %" if 0 < v < 1 or 99 < v < 100 else f"{v:.0f} %"
+
+
+def _interval(x: float, lo: float, hi: float) -> str:
+    return f"{_pct(x)} ({_pct(lo)}–{_pct(hi)})"
+
+
+def anomaly_display(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`anomaly_table` for people: rates as % with their 95% interval, times in ms."""
+    rows = []
+    for r in table.to_dict("records"):
+        d = {"faults": r.get("faults", ""), "configuration": r["config"], "trials": int(r["trials"]),
+             "lost updates (of acked appends)": _interval(r["lost_update_rate"], r["lost_update_lo"], r["lost_update_hi"]),
+             "stale reads": _interval(r["stale_read_rate"], r["stale_read_lo"], r["stale_read_hi"]),
+             "RYW violations": _interval(r["ryw_violation_rate"], r["ryw_violation_lo"], r["ryw_violation_hi"])}
+        if "linearizable_fraction" in r:
+            d["linearizable histories"] = (f"{int(r['linearizable'])} of {int(r['histories_checked'])}"
+                                           if r["histories_checked"] else "—")
+        d["mean latency"] = (f"{r['latency_mean_ms']:.0f} ms ({r['latency_lo']:.0f}–{r['latency_hi']:.0f})"
+                             if not math.isnan(r["latency_mean_ms"]) else "—")
+        d["messages per op"] = f"{r['messages_per_op']:.1f}"
+        rows.append(d)
+    out = pd.DataFrame(rows)
+    return out.drop(columns="faults") if (out["faults"] == "").all() else out
+
+
+def anomaly_finding(table: pd.DataFrame) -> str:
+    """The anomaly experiment in two sentences, from :func:`anomaly_table` rows with ``faults``."""
+    parts = []
+    for faults, g in table.groupby("faults", sort=False) if "faults" in table else [("", table)]:
+        lin = ", ".join(f"{r.config} {int(r.linearizable)} of {int(r.histories_checked)}" for r in g.itertuples(index=False))
+        lost = ", ".join(f"{r.config} {_pct(r.lost_update_rate)}" for r in g.itertuples(index=False))
+        lat = ", ".join(f"{r.config} {r.latency_mean_ms:.0f} ms" for r in g.itertuples(index=False))
+        head = f"faults {faults}: " if faults else ""
+        parts.append(f"{head}linearizable histories {lin}; lost updates {lost}; mean latency {lat}")
+    return ". ".join(parts) + "."
+
+
+def node_log_table(node: Any) -> pd.DataFrame:
+    """A VeSTA node's log for people: index, key, HLC stamp (``ms · counter · coordinator``), value."""
+    rows = []
+    for e in node.log:
+        v = e.version
+        stamp = "—" if v is None else f"{v.stamp[0]:.1f} ms · {v.stamp[1]} · n{v.stamp[2]}"
+        rows.append({"index": e.index, "key": e.key, "HLC stamp (ms · counter · node)": stamp,
+                     "value": "(moved away)" if v is None else v.value})
+    return pd.DataFrame(rows, columns=["index", "key", "HLC stamp (ms · counter · node)", "value"])
+
+
+def ops_table(ops: pd.DataFrame) -> pd.DataFrame:
+    """A scripted run's operations (:func:`anomaly_scenario` ``ops``) for people."""
+    def text(x: Any) -> str:
+        return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+
+    return pd.DataFrame({
+        "client": ops["client"].astype(int),
+        "op": ops["op"],
+        "value": [text(v) for v in ops["value"]],
+        "answered by": [f"n{int(n)}" for n in ops["node"]],
+        "acknowledged": ["yes" if ok else "no" for ok in ops["ok"]],
+        "result": [text(v) for v in ops["result"]],
+        "latency": [f"{x:.0f} ms" if not math.isnan(x) else "—" for x in ops["latency"].astype(float)],
+        "attempts": ops["attempts"].astype(int),
     })
-    if "linearizable" in rows:
-        out["linearizable_fraction"] = g["linearizable"].apply(lambda s: float(np.mean([bool(x) for x in s])))
-    return out.reset_index()
+
+
+# -- availability under a held fault ----------------------------------------------------
+
+#: The faults of :func:`availability_trial`, with what they do.
+AVAILABILITY_FAULTS: dict[str, str] = {
+    "isolate-one": "one of the key's 3 replicas cut off from every node (Raft: its group's leader)",
+    "crash-two": "two of the key's 3 replicas crashed",
+}
+
+
+def availability_run(
+    rng: np.random.Generator,
+    config: str = "R+W>N",
+    fault: str = "isolate-one",
+    nodes: int = 5,
+    window: float = 2000.0,
+    probe_every: float = 20.0,
+    deadline: float = 200.0,
+    client_timeout: float = 60.0,
+) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Hold ``fault`` for ``window`` ms while clients probe one key with writes.
+
+    A write (``put``) is issued every ``probe_every`` ms, each by a client that retries at
+    another node after ``client_timeout`` ms without an answer (and follows redirects) and gives
+    up after ``deadline`` ms. Before the fault the key is written once and the cluster runs
+    500 ms (the Raft variant forms the key's group and elects its leader).
+
+    Returns
+    -------
+    (dict, DataFrame)
+        The row (``config, fault, target, probes, acknowledged, availability, longest_gap_ms,
+        latency_median_ms, seed``) and one row per probe (``t`` = issue time after the fault,
+        ``ok``, ``latency`` ms or ``nan``).
+    """
+    from consensuslab.cluster import Cluster
+    from consensuslab.protocols.raft import Role
+
+    check_choice("config", config, CONFIGURATIONS)
+    check_choice("fault", fault, AVAILABILITY_FAULTS)
+    window = check_float("window", window, 0.0, low_open=True)
+    probe_every = check_float("probe_every", probe_every, 0.0, low_open=True)
+    deadline = check_float("deadline", deadline, 0.0, low_open=True)
+    seed = int(rng.integers(2**31))
+    clients = int(deadline // probe_every) + 2  # a client is free again before its next probe
+    c = Cluster("vesta", n=check_int("nodes", nodes, 4), seed=seed, clients=clients,
+                client_timeout=check_float("client_timeout", client_timeout, 0.0, low_open=True),
+                op_timeout=deadline, **CONFIGURATIONS[config])
+    cfg = c.config
+    assert isinstance(cfg, VestaConfig)  # a "vesta" cluster
+    key = "x"
+    reps = cfg.preference(key, _members(cfg))[: cfg.replicas]
+    c.put(key, "before", client=0, timeout=3000.0)
+    c.run_for(500.0)
+    target = reps[0]
+    if cfg.consistency == "raft":
+        group = tuple(sorted(reps))
+        leaders = [i for i in reps if (nd := c.node(i)) is not None and group in nd.groups
+                   and nd.groups[group].role is Role.LEADER]
+        target = leaders[0] if leaders else reps[0]
+    t0 = c.now
+    if fault == "isolate-one":
+        c.isolate(target)
+    else:
+        c.crash(target)
+        c.crash(next(i for i in reps if i != target))
+    probes = []
+    for j in range(int(window // probe_every)):
+        if j:
+            c.run_for(probe_every)
+        probes.append(c.submit("put", key, f"probe{j}", client=j % clients))
+    c.run_for(deadline + client_timeout)
+    ok = np.array([p.ok for p in probes], dtype=bool)
+    acks = np.sort(np.array([float(p.ret) - t0 for p in probes if p.ok and p.ret is not None], dtype=float))
+    edges = np.concatenate([[0.0], acks[acks <= window], [window]])
+    frame = pd.DataFrame({"t": [p.call - t0 for p in probes], "ok": ok,
+                          "latency": [float(p.ret) - p.call if p.ok and p.ret is not None else float("nan")
+                                      for p in probes]})
+    row = {
+        "config": config, "fault": fault, "target": int(target), "probes": len(probes),
+        "acknowledged": int(ok.sum()), "availability": float(ok.mean()),
+        "longest_gap_ms": float(np.diff(edges).max()),
+        "latency_median_ms": float(np.nanmedian(frame["latency"])) if ok.any() else float("nan"),
+        "seed": seed,
+    }
+    return row, frame
+
+
+def availability_trial(rng: np.random.Generator, **params: Any) -> dict[str, Any]:
+    """:func:`availability_run` without the per-probe frame (``run_trials`` signature)."""
+    return availability_run(rng, **params)[0]
+
+
+def availability_table(
+    configs: Sequence[str] = tuple(CONFIGURATIONS),
+    faults: Sequence[str] = tuple(AVAILABILITY_FAULTS),
+    trials: int = 10,
+    seed: int = 0,
+    executor: Executor | str | None = "inline",
+    **params: Any,
+) -> pd.DataFrame:
+    """Availability per configuration and fault over ``trials`` runs, with 95% intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``fault, config, trials, probes, availability`` (mean over trials) with ``lo``/``hi``
+        (bootstrap interval of that mean over trials), ``longest_gap_ms`` (median over trials)
+        and ``longest_gap_max_ms``.
+    """
+    from consensuslab.experiments.runner import run_trials
+    from consensuslab.stats import summarize
+
+    grid = [{"config": c, "fault": f, **params} for f in faults for c in configs]
+    rows = run_trials(availability_trial, grid, trials, seed, executor=executor, progress=False)
+    out = []
+    for (fault, config), g in rows.groupby(["fault", "config"], sort=False):
+        a = g["availability"].to_numpy(dtype=float)
+        sm = summarize(a, quantiles=(), seed=0, n_resamples=500)
+        out.append({"fault": fault, "config": config, "trials": len(g), "probes": int(g["probes"].sum()),
+                    "availability": float(sm["mean"]), "lo": float(sm["mean_lo"]), "hi": float(sm["mean_hi"]),
+                    "longest_gap_ms": float(g["longest_gap_ms"].median()),
+                    "longest_gap_max_ms": float(g["longest_gap_ms"].max())})
+    return pd.DataFrame(out)
+
+
+def availability_finding(table: pd.DataFrame, deadline: float = 200.0) -> str:
+    """The availability result in a few sentences, from :func:`availability_table`."""
+    parts = []
+    for fault, g in table.groupby("fault", sort=False):
+        items = [f"{r.config} {_pct(r.availability)} (longest gap {r.longest_gap_ms:.0f} ms)"
+                 for r in g.itertuples(index=False)]
+        parts.append(f"{AVAILABILITY_FAULTS.get(fault, fault)}: " + ", ".join(items))
+    return (f"Writes acknowledged within {deadline:.0f} ms (mean over trials) and the median longest gap "
+            "between two acknowledgements — " + "; ".join(parts) + ".")
 
 
 # -- the explorer's one call ------------------------------------------------------------

@@ -21,10 +21,12 @@ The protocol lives in :mod:`consensuslab.protocols.raft`; this module only drive
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 
 from consensuslab._validate import check_choice, check_float, check_int, check_probability
@@ -32,6 +34,7 @@ from consensuslab.check import check_linearizable
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.cluster import Cluster
 from consensuslab.node import NodeId
+from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
 from consensuslab.protocols.raft import RaftError, RaftMonitor, RaftNode, Role
 
 _LEADER = Role.LEADER
@@ -42,6 +45,7 @@ __all__ = [
     "cluster_state",
     "log_frame",
     "roles_frame",
+    "fault_tally",
     "Figure8Replay",
     "figure8_replay",
     "LeaderCrashRun",
@@ -259,7 +263,7 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
             states.append(cluster_state(sim, "e", "S1 crashed; S5 cannot win (its log is behind): "
                                                    "index 2 of term 2 stays committed"))
     except SafetyViolation as exc:
-        states.append(cluster_state(sim, "violation", str(exc)))
+        states.append(cluster_state(sim, "violation", f"{exc.invariant} violated: {exc.detail}"))
         return Figure8Replay(states, c, exc)
     return Figure8Replay(states, c, None)
 
@@ -269,13 +273,22 @@ class LeaderCrashRun:
     """Outcome of :func:`leader_crash_scenario`.
 
     ``roles`` is the role timeline (:func:`roles_frame`), ``crashed`` the leaders crashed in
-    order, ``leaders`` maps each term that had a leader to that leader's id.
+    order, ``leaders`` maps each term that had a leader to that leader's id, ``downtime`` holds,
+    per crash, the ms from the crash until a new leader was elected (§5.2: an election timeout
+    plus a vote round).
     """
 
     roles: Any
     crashed: list[NodeId]
     leaders: dict[int, NodeId]
     cluster: Any
+    downtime: list[float] = field(default_factory=list)
+
+    @property
+    def max_leaders_per_term(self) -> int:
+        """The most distinct servers that led one term (Election Safety: at most 1)."""
+        led = self.roles[self.roles["role"] == "leader"]
+        return int(led.groupby("term")["node"].nunique().max()) if len(led) else 0
 
 
 def leader_crash_scenario(
@@ -325,6 +338,7 @@ def leader_crash_scenario(
     if not c.run_until(lambda: c.leader() is not None, timeout=2000.0):
         raise RaftError("leader_crash_scenario: no initial leader")
     crashed: list[NodeId] = []
+    downtime: list[float] = []
     for _ in range(crashes):
         for i in range(commands // 2):
             c.put(f"k{i}", i)
@@ -333,8 +347,10 @@ def leader_crash_scenario(
             raise RaftError("leader_crash_scenario: no leader to crash")
         crashed.append(leader)
         c.crash(leader)
+        t_crash = c.now
         if not c.run_until(lambda: c.leader() is not None, timeout=3000.0):
             raise RaftError("leader_crash_scenario: no leader after a crash")
+        downtime.append(float(c.now - t_crash))
         c.run_for(300.0)
     for i in crashed:
         c.restart(i)
@@ -342,7 +358,7 @@ def leader_crash_scenario(
     roles = roles_frame(c.trace, end=c.now)
     first = roles[roles["role"] == "leader"].groupby("term")["node"].first()
     leaders = {int(t): int(nd) for t, nd in first.items()}
-    return LeaderCrashRun(roles, crashed, leaders, c)
+    return LeaderCrashRun(roles, crashed, leaders, c, downtime)
 
 
 @dataclass
@@ -356,6 +372,43 @@ class PartitionRepairRun:
     minority: list[NodeId]
     summary: dict[str, Any]
 
+    @property
+    def discarded_cells(self) -> list[tuple[int, int]]:
+        """``(server, 0-based log position)`` of the old leader's entries that were past its
+        commit index while partitioned (the cells :func:`~consensuslab.plots.raft.log_grid`
+        outlines)."""
+        old = self.old_leader
+        return [(old, k) for k in range(self.before.commit[old], len(self.before.logs[old]))]
+
+
+class _PinnedClient:
+    """A client that reaches one server only (it sits on that server's side of a partition).
+
+    It sends each command once, never retries elsewhere, and records the answers, so what
+    happens to its commands is exactly what that one server does with them.
+    """
+
+    def __init__(self, cluster: Cluster, node: NodeId) -> None:
+        self.cluster = cluster
+        self.node = node
+        self.id = cluster.sim.add_client(self._on_reply)
+        self.seq = 0
+        self.answers: dict[int, ClientResponse] = {}
+
+    def _on_reply(self, node: NodeId, resp: Any) -> None:
+        if isinstance(resp, ClientResponse):
+            self.answers[resp.seq] = resp
+
+    def put(self, key: str, value: Any) -> int:
+        self.seq += 1
+        cmd = Command(self.id, self.seq, "put", key, value)
+        self.cluster.sim.request(self.id, self.node, ClientRequest(self.id, self.seq, cmd))
+        return self.seq
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(r.ok for r in self.answers.values())
+
 
 def partition_repair_scenario(
     n: int = 5,
@@ -366,10 +419,13 @@ def partition_repair_scenario(
 ) -> PartitionRepairRun:
     """Cut a leader off with one follower, let both sides take commands, heal, watch §5.3 repair.
 
-    Three puts commit first. The old leader and the next server form the minority; a client
-    sends ``commands // 2`` puts that reach only the old leader (never committed), the majority
-    elects a new leader and commits ``commands // 2`` puts of its own. After healing for
-    ``heal_for`` ms, Log Matching repair overwrites the old leader's uncommitted suffix.
+    Three puts commit first. The old leader and the next server form the minority. A client on
+    the minority side (it reaches only the old leader, and never retries elsewhere) sends
+    ``commands // 2`` puts, 20 ms apart: the old leader, unaware it was cut off, appends every
+    one and replicates it to its one follower, but can never commit it. The majority elects a
+    new leader, and a client on that side commits ``commands // 2`` puts of its own. After
+    healing for ``heal_for`` ms, Log Matching repair (§5.3) overwrites the old leader's
+    uncommitted suffix: the minority's commands are discarded, never applied anywhere.
 
     Parameters
     ----------
@@ -385,21 +441,25 @@ def partition_repair_scenario(
     Returns
     -------
     PartitionRepairRun
-        ``summary`` holds ``"old leader"``, ``"uncommitted suffix"`` (entries past the old
-        leader's commit index before healing), ``"replaced"`` (of them, how many hold another
-        term after healing), ``"log length before"``, ``"log length after"`` and
-        ``"identical logs"`` (all servers' logs equal after healing).
+        ``summary`` holds ``"old leader"``, ``"sent to the old leader"`` (the minority client's
+        commands), ``"acknowledged to the minority client"`` (0: none could commit),
+        ``"uncommitted suffix"`` (entries past the old leader's commit index before healing),
+        ``"replaced"`` (of them, how many hold another term after healing), ``"discarded
+        commands applied"`` (of the minority's commands, how many any server applied: 0),
+        ``"new term"`` (the term of the entries that replaced them), ``"log length before"``,
+        ``"log length after"`` and ``"identical logs"`` (all servers' logs equal after healing).
 
     Raises
     ------
     RaftError
-        If no leader (or no new leader on the majority side) is elected in time.
+        If no leader (or no new leader on the majority side) is elected in time, or the
+        majority's commands do not commit.
     """
 
     check_int("n", n, 3, 15)
     check_int("commands", commands, 0)
     heal_for = check_float("heal_for", heal_for, 0.0)
-    c = Cluster("raft", n=n, seed=seed, latency=latency, clients=2, trace=True,
+    c = Cluster("raft", n=n, seed=seed, latency=latency, clients=1, trace=True,
                 check_every_step=True, op_timeout=600.0)
     if not c.run_until(lambda: c.leader() is not None, timeout=2000.0):
         raise RaftError("partition_repair_scenario: no initial leader")
@@ -410,28 +470,112 @@ def partition_repair_scenario(
         raise RaftError("partition_repair_scenario: no leader before the partition")
     minority = [old, (old + 1) % n]
     c.partition(minority, [i for i in range(n) if i not in minority])
-    for i in range(commands // 2):
-        c.put("x", f"lost{i}", client=0, wait=False)  # reaches only the old leader
-        c.run_for(60.0)
+    lost = [f"lost{i}" for i in range(commands // 2)]
+    minority_client = _PinnedClient(c, old)
+    for value in lost:
+        minority_client.put("x", value)  # reaches only the old leader
+        c.run_for(20.0)
     if not c.run_until(lambda: c.leader() not in (None, old), timeout=3000.0):
         raise RaftError("partition_repair_scenario: the majority elected no new leader")
+    new = c.leader()
+    assert new is not None  # run_until above
+    majority_client = _PinnedClient(c, new)
     for i in range(commands // 2):
-        c.put("y", i, client=1)
+        majority_client.put("y", i)
+    if not c.run_until(lambda: majority_client.acknowledged == commands // 2, timeout=3000.0):
+        raise RaftError("partition_repair_scenario: the majority's commands did not commit")
     before = cluster_state(c.sim, "partitioned", "during the partition")
     c.heal()
     c.run_for(heal_for)
     after = cluster_state(c.sim, "healed", "after healing")
     suffix = range(before.commit[old], len(before.logs[old]))
+    applied = {cmd.value for i in range(n) for cmd in c.committed(i) if cmd.op != "noop"}
     summary = {
         "old leader": old,
+        "sent to the old leader": len(lost),
+        "acknowledged to the minority client": minority_client.acknowledged,
         "uncommitted suffix": len(suffix),
         "replaced": sum(i >= len(after.logs[old]) or after.logs[old][i] != before.logs[old][i]
                         for i in suffix),
+        "discarded commands applied": sum(v in applied for v in lost),
+        "new term": int(max(after.logs[old])) if after.logs[old] else 0,
         "log length before": len(before.logs[old]),
         "log length after": len(after.logs[old]),
         "identical logs": len(set(after.logs)) == 1,
     }
     return PartitionRepairRun(before, after, old, minority, summary)
+
+
+def _pct(x: float) -> str:
+    """A proportion as a percentage for people: 0 %, 0.4 %, 12 %, 100 %."""
+    v = 100.0 * float(x)
+    return f"{v:.1f} %" if 0 < v < 1 or 99 < v < 100 else f"{v:.0f} %"
+
+
+def fault_tally(runs: Sequence[FaultRun]) -> pd.DataFrame:
+    """What many :func:`fault_injection_run` s add up to, as a table for people.
+
+    Counts are summed, proportions get a 95% Wilson interval (:func:`consensuslab.stats.wilson`:
+    "0 of 20 runs" is an estimate, not a proof), and catch-up times are summarized over the runs
+    that caught up (median, 90th percentile, slowest run; ``nan`` if none did) -- never summed,
+    a sum of waits in different runs means nothing.
+
+    Parameters
+    ----------
+    runs : sequence of FaultRun
+        At least one run.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by ``quantity``; ``value`` holds the headline number (an int, or a float in ms)
+        and ``shown`` the formatted text.
+
+    Raises
+    ------
+    ValueError
+        If ``runs`` is empty.
+    """
+    from consensuslab.stats import wilson
+
+    if not runs:
+        raise ValueError("`runs` must hold at least 1 FaultRun; got 0.")
+    df = pd.DataFrame([r.summary for r in runs])
+    k = len(df)
+
+    def share(count: int) -> str:
+        lo, hi = wilson(int(count), k)
+        return f"{int(count)} of {k} ({_pct(lo)}–{_pct(hi)}, 95 % CI)"
+
+    ops, acked = int(df["operations"].sum()), int(df["acknowledged"].sum())
+    won = df["elections won"].astype(int)
+    bad_safety = int((df["safety violations"] > 0).sum())
+    bad_lin = int((~df["linearizable"].astype(bool)).sum())
+    caught = int(df["caught up"].astype(bool).sum())
+    times = df.loc[df["caught up"].astype(bool), "catch-up time (ms)"].to_numpy(dtype=float)
+    q50, q90, q100 = np.quantile(times, [0.5, 0.9, 1.0]) if times.size else (np.nan,) * 3
+
+    def ms(x: float) -> str:
+        return "none caught up" if math.isnan(x) else f"{x:.0f} ms"
+
+    rows = [
+        ("runs", k, f"{k}"),
+        ("operations issued", ops, f"{ops:,} ({ops / k:.0f} per run)"),
+        ("acknowledged", acked, f"{acked:,} ({_pct(acked / max(ops, 1))})"),
+        ("elections won per run", float(won.median()),
+         f"median {won.median():g} (range {won.min()}–{won.max()})"),
+        ("safety checks (one per simulator step)", int(df["steps checked"].sum()),
+         f"{int(df['steps checked'].sum()):,}"),
+        ("runs with a safety violation", bad_safety, share(bad_safety)),
+        ("runs with a non-linearizable history", bad_lin, share(bad_lin)),
+        ("runs in which every server caught up", caught, share(caught)),
+        ("catch-up time, median", float(q50), ms(q50)),
+        ("catch-up time, 90th percentile", float(q90), ms(q90)),
+        ("catch-up time, slowest run", float(q100), ms(q100)),
+    ]
+    return pd.DataFrame({"quantity": [r[0] for r in rows],
+                         "value": pd.Series([r[1] for r in rows], dtype=object),  # ints stay ints
+                         "shown": [r[2] for r in rows]}).set_index("quantity")
 
 
 @dataclass

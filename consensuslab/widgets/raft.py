@@ -2,11 +2,13 @@
 
 Each change re-runs :func:`consensuslab.scenarios.raft.fault_injection_run` (one call: a seeded
 nemesis with concurrent clients, safety checked after every step) and redraws the roles
-timeline and the final logs; the summary lists what was checked and whether it held.
+timeline and the final logs. The figure comes first, its title states the verdict; the table
+of what was checked (numbers formatted for people by :func:`format_summary`) sits below it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import ipywidgets as W
@@ -16,7 +18,25 @@ from consensuslab.plots.raft import log_grid, role_timeline
 from consensuslab.scenarios.raft import FaultRun, fault_injection_run
 from consensuslab.widgets.base import Explorer
 
-__all__ = ["RaftFaultExplorer"]
+__all__ = ["RaftFaultExplorer", "format_summary"]
+
+
+def format_summary(summary: dict[str, Any]) -> dict[str, str]:
+    """A :class:`~consensuslab.scenarios.raft.FaultRun` summary as text: integers with thousands
+    separators, yes/no for flags, times in ms (``"did not catch up"`` instead of ``nan``)."""
+    out: dict[str, str] = {}
+    for key, value in summary.items():
+        if isinstance(value, bool):
+            out[key] = "yes" if value else "no"
+        elif key == "catch-up time (ms)":
+            out["catch-up time"] = "did not catch up" if math.isnan(value) else f"{value:.0f} ms"
+        elif isinstance(value, float):
+            out[key] = f"{value:,.1f}"
+        elif isinstance(value, int):
+            out[key] = f"{value:,}"
+        else:
+            out[key] = str(value)
+    return out
 
 
 class RaftFaultExplorer(Explorer):
@@ -62,16 +82,23 @@ class RaftFaultExplorer(Explorer):
             pre_vote=self.pre_vote.value, check_quorum=self.check_quorum.value,
         )
         self.summary = dict(self.result.summary)
-        rows = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in self.summary.items())
+        s = self.summary
+        rows = "".join(f"<tr><td>{k}</td><td><b>{v}</b></td></tr>" for k, v in format_summary(s).items())
         verdict = ("<span style='color:green'>safety held at every step</span>"
                    if self.result.violation is None
                    else f"<span style='color:red'>{self.result.violation}</span>")
         self.html.value = f"<p>{verdict}</p><table>{rows}</table>"
         st = self.result.state
-        fig, (a, b) = plt.subplots(2, 1, figsize=(9, 2.2 + 0.8 * len(st.logs)),
+        fig, (a, b) = plt.subplots(2, 1, figsize=(10, 2.6 + 0.9 * len(st.logs)),
                                    gridspec_kw={"height_ratios": [1, 1]})
-        role_timeline(self.result.roles, ax=a)
-        log_grid(st.logs, st.commit, ax=b, roles=st.roles, title="logs after healing (thick edge: committed)")
+        held = ("safety held at every one of "
+                f"{s['steps checked']:,} steps" if self.result.violation is None else "SAFETY VIOLATED")
+        role_timeline(self.result.roles, ax=a,
+                      title=f"{s['elections won']} elections won under the nemesis; {held}")
+        same = len(set(st.logs)) == 1
+        log_grid(st.logs, st.commit, ax=b, roles=st.roles, legend=True,
+                 title=("After healing, every server holds the same log" if same
+                        else "After healing, the logs still differ (a server is still being repaired)"))
         b.set_aspect("auto")
         fig.tight_layout()
         self.show(fig)
@@ -79,4 +106,4 @@ class RaftFaultExplorer(Explorer):
     def widget(self) -> W.Widget:
         return W.VBox([W.HBox([self.n, self.seed, self.loss]),
                        W.HBox([self.crash, self.partition, self.pre_vote, self.check_quorum]),
-                       W.HBox([self.html, self.output])])
+                       self.output, self.html])  # the figure first, the table below it

@@ -5,23 +5,51 @@ Theory of operation
 :class:`VestaExplorer` holds ipywidgets controls; :meth:`~VestaExplorer.update` makes one call
 into the library (:func:`consensuslab.experiments.vesta.explore`), which measures staleness in
 the simulator next to the PBS prediction and runs a small append/get workload under a nemesis
-firing ``fault rate`` faults per second. The numbers shown are in :attr:`summary` (a DataFrame,
-also rendered as HTML) and the staleness figure is redrawn in an ``ipywidgets.Output``, so a
-test can set ``slider.value`` and inspect both without a kernel.
+firing ``fault rate`` faults per second. The numbers shown are in :attr:`summary` (a DataFrame
+of raw values; the HTML table below the figure formats them for people with
+:func:`format_summary`) and the staleness figure -- first, so it stays on screen while a
+slider moves -- is redrawn in an ``ipywidgets.Output``, so a test can set ``slider.value`` and
+inspect both without a kernel.
 """
 
 from __future__ import annotations
 
+import math
+
 import ipywidgets as widgets
+import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from consensuslab.experiments.vesta import explore
+from consensuslab.experiments.vesta import explore, pbs_paper_points
 from consensuslab.plots.vesta import staleness_vs_pbs
 from consensuslab.widgets.base import Explorer
 
-__all__ = ["VestaExplorer"]
+__all__ = ["VestaExplorer", "format_summary"]
+
+
+def format_summary(summary: pd.DataFrame) -> pd.DataFrame:
+    """The explorer's ``quantity, value`` table for people: probabilities and availability in %,
+    counts as integers, flags as yes/no, times in ms, messages with one decimal."""
+    def fmt(q: str, v: object) -> str:
+        if isinstance(v, (bool, np.bool_)):
+            return "yes" if v else "no"
+        if isinstance(v, (int, np.integer)):
+            return f"{int(v):,}"
+        x = float(v)  # type: ignore[arg-type]
+        if math.isnan(x):
+            return "—"
+        if q.startswith(("P(", "availability")):
+            return f"{100 * x:.1f} %"
+        if q.startswith("max |sim"):
+            return f"{100 * x:.1f} percentage points"
+        if "(ms)" in q:
+            return f"{x:.0f} ms"
+        return f"{x:.1f}"
+
+    return pd.DataFrame({"quantity": [q.replace(" (ms)", "") for q in summary["quantity"]],
+                         "value": [fmt(q, v) for q, v in zip(summary["quantity"], summary["value"])]})
 
 
 class VestaExplorer(Explorer):
@@ -57,7 +85,7 @@ class VestaExplorer(Explorer):
         self.controls = [self.n, self.r, self.w, self.profile, self.fault_rate]
         self.summary = pd.DataFrame()
         self.staleness = pd.DataFrame()
-        self.figure = Figure(figsize=(6.4, 3.8))
+        self.figure = Figure(figsize=(9.0, 4.2))
         FigureCanvasAgg(self.figure)
         self.ax = self.figure.subplots()
         self.wire(self.controls)
@@ -70,11 +98,17 @@ class VestaExplorer(Explorer):
         res = explore(n, r, w, self.profile.value, self.fault_rate.value, seed=self.seed, trials=self.trials)
         self.staleness = res["staleness"]
         self.summary = pd.DataFrame({"quantity": list(res["summary"]), "value": list(res["summary"].values())})
-        self.html.value = self.summary.to_html(index=False)
+        self.html.value = format_summary(self.summary).to_html(index=False)
         self.ax.clear()
-        staleness_vs_pbs(self.staleness.assign(profile=self.profile.value, N=n, R=r, W=w), ax=self.ax)
+        table = self.staleness.assign(profile=self.profile.value, N=n, R=r, W=w)
+        table["within"] = (table["p_pbs"] >= table["lo"] - 1e-12) & (table["p_pbs"] <= table["hi"] + 1e-12)
+        p0 = float(table["p_sim"].iloc[0])
+        staleness_vs_pbs(table, ax=self.ax, paper=pbs_paper_points(), title=(
+            f"{'Strict' if r + w > n else 'Partial'} quorum N={n} R={r} W={w}: {100 * p0:.0f}% of reads at t = 0 "
+            f"see the write;\nPBS inside the 95% interval at {int(table['within'].sum())} of {len(table)} points"))
         self.figure.tight_layout()
         self.show(self.figure)
 
     def widget(self) -> widgets.Widget:
-        return widgets.VBox([widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:]), self.html, self.output])
+        # the figure first, the table below it
+        return widgets.VBox([widgets.HBox(self.controls[:3]), widgets.HBox(self.controls[3:]), self.output, self.html])

@@ -322,7 +322,7 @@ PATTERNS: dict[str, ConnectivityPattern] = {
             log_state="all logs equal at the fault",
             source=f"{_OMNI}, §2 and Figure 1c; {_BLOG}, 'Chained Scenario'; {_ARTIFACT}, NetworkScenario::Chained",
             reconstructed="",
-            layout={"B": (-1.0, 0.0), "A": (0.0, 0.0), "C": (1.0, 0.0)},
+            layout={"A": (0.0, 0.9), "B": (-1.0, 0.0), "C": (1.0, 0.0)},
         ),
         ConnectivityPattern(
             name="ha-disruptive",
@@ -333,7 +333,7 @@ PATTERNS: dict[str, ConnectivityPattern] = {
             log_state="all logs equal at the fault",
             source=f"{_HA}, first example (Raft without Pre-Vote: no stable leader)",
             reconstructed="",
-            layout={"1": (0.0, 0.9), "2": (-0.8, 0.0), "3": (0.8, 0.0), "4": (-1.6, -0.7), "5": (1.6, -0.7)},
+            layout={"1": (0.0, 1.0), "2": (-0.9, 0.0), "3": (0.9, 0.0), "4": (-0.9, -1.1), "5": (0.9, -1.1)},
         ),
         ConnectivityPattern(
             name="ha-prevote-deadlock",
@@ -344,7 +344,7 @@ PATTERNS: dict[str, ConnectivityPattern] = {
             log_state="all logs equal at the fault",
             source=f"{_HA}, second example (Raft with Pre-Vote but without CheckQuorum deadlocks)",
             reconstructed="when 5 failed is not stated: it crashes together with the cuts",
-            layout={"1": (0.0, 0.9), "2": (-0.8, 0.0), "3": (0.8, 0.0), "4": (-1.6, -0.7), "5": (1.6, -0.7)},
+            layout={"1": (0.0, 1.0), "2": (-0.9, 0.0), "3": (0.9, 0.0), "4": (-0.9, -1.1), "5": (0.9, -1.1)},
         ),
     )
 }

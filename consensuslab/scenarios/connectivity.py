@@ -84,6 +84,7 @@ __all__ = [
     "run_pattern",
     "role_timeline",
     "leader_timeline",
+    "story",
 ]
 
 Link = tuple[str, str]
@@ -626,3 +627,43 @@ def role_timeline(run: ConnectivityRun) -> "pd.DataFrame":
     df = pd.DataFrame(rows, columns=["role", "node", "state", "start", "end", "term"])
     df[["start", "end"]] -= run.t_fault
     return df
+
+
+def story(run: ConnectivityRun, label: str | None = None) -> str:
+    """What happened in ``run``, in a few lines computed from it (for the step-throughs).
+
+    Lists the leaders after the fault with their term or ballot and the time they appeared (in
+    election timeouts), when the first new command was committed, and how far each server's
+    term or ballot climbed — the signature of disruption.
+    """
+    et = run.election_timeout
+    who = label or LABELS.get(run.protocol, run.protocol)
+    roles = run.role_of
+    lines = [f"{who} in {run.pattern.name} (roles -> nodes: "
+             + ", ".join(f"{r}={i}" for r, i in sorted(run.mapping.items())) + ")"]
+    changes = []
+    for t, key in run.leaders:
+        if key is None:
+            changes.append(f"{(t - run.t_fault) / et:.1f} ET: no leader")
+        else:
+            changes.append(f"{(t - run.t_fault) / et:.1f} ET: {roles[key[0]]} leads ({key[1]})")
+    if len(changes) > 12:
+        changes = changes[:6] + [f"... {len(changes) - 10} more changes ..."] + changes[-4:]
+    lines.append("leaders: " + "; ".join(changes))
+    down = run.downtime
+    lines.append(f"first command submitted after the fault committed after {down / et:.1f} ET" if np.isfinite(down)
+                 else f"no command submitted after the fault was committed in {(run.t_end - run.t_fault) / et:.0f} ET")
+    climb = []
+    for r in run.pattern.servers:
+        node = run.cluster.node(run.mapping[r])
+        if node is None:
+            climb.append(f"{r}: down")
+        elif hasattr(node, "term"):
+            climb.append(f"{r}: term {node.term}")
+        elif hasattr(node, "ble"):
+            climb.append(f"{r}: BLE ballot {node.ble.ballot}, promised {node.promised}")
+        else:
+            led = f"last ballot {node.ballot}" if node.ballot.round > 0 else "never ran"
+            climb.append(f"{r}: {led}, promised {node.promised}")
+    lines.append("at the end: " + "; ".join(climb))
+    return "\n".join(lines)

@@ -269,7 +269,7 @@ def timeline_figure(run: Any, roles: pd.DataFrame, label: str | None = None) -> 
     ax.set_ylim(len(order) + 0.4, -0.6)
     ax.set_xlim(roles["start"].min() / et, (run.t_end - run.t_fault) / et)
     ax.set_xlabel("time after the fault (election timeouts)")
-    handles = [Patch(facecolor=c, label=s) for s, c in STATE_COLORS.items() if s in set(roles["state"])]
+    handles: list[Any] = [Patch(facecolor=c, label=s) for s, c in STATE_COLORS.items() if s in set(roles["state"])]
     handles += [Line2D([], [], color="k", marker="|", ls="", ms=9, label="command answered"),
                 Line2D([], [], color="tab:red", ls="--", label="fault step"),
                 Line2D([], [], color="tab:green", label="first new command committed")]

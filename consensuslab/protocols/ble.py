@@ -403,9 +403,9 @@ class BLEMonitor(Monitor):
                     raise SafetyViolation(
                         "BLE elects only quorum-connected servers", f"node {i} elected {ballot} at t={time} in round "
                         f"{rnd}, but {owner} never reported that ballot as quorum-connected to it in that round", now)
-                prev = self._last_elected[i]
-                if prev is not None and prev[0] == rnd[0] and not ballot > prev[1]:
-                    raise SafetyViolation("BLE leader monotonicity", f"node {i} elected {ballot} after {prev[1]}", now)
+                before = self._last_elected[i]
+                if before is not None and before[0] == rnd[0] and not ballot > before[1]:
+                    raise SafetyViolation("BLE leader monotonicity", f"node {i} elected {ballot} after {before[1]}", now)
                 self._last_elected[i] = (rnd[0], ballot)
         for i, rounds, replies, elections in fresh:
             self._cursor[i] = (len(rounds), len(replies), len(elections))

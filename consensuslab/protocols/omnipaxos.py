@@ -138,7 +138,7 @@ class OmniPaxosConfig(ProtocolConfig):
 
     def make_node(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator,
                   stable: dict) -> "OmniPaxosNode":
-        return OmniPaxosNode(node_id, peers, rng, stable, self)  # type: ignore[arg-type]
+        return OmniPaxosNode(node_id, peers, rng, stable, self)
 
     def monitor(self) -> "OmniPaxosMonitor":
         return OmniPaxosMonitor(self)

@@ -65,6 +65,7 @@ from itertools import combinations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from consensuslab._validate import check_bool, check_choice, check_float, check_int, describe
 from consensuslab.cluster import ClientOp, Cluster
@@ -269,9 +270,9 @@ class ConnectivityPattern:
 def make_pattern(name: str, servers: Iterable[str], leader: str, cut: Iterable[tuple[str, str]],
                  crash: Iterable[str] = (), title: str = "", **kwargs: Any) -> ConnectivityPattern:
     """A one-step pattern from a list of cut links (validated: unknown servers are named)."""
+    links: tuple[Link, ...] = tuple((str(a), str(b)) for a, b in cut)
     return ConnectivityPattern(name=name, title=title or name, servers=tuple(servers), leader=leader,
-                               steps=(Step(0.0, tuple(tuple(map(str, c)) for c in cut), tuple(crash)),),  # type: ignore[arg-type]
-                               **kwargs)
+                               steps=(Step(0.0, links, tuple(crash)),), **kwargs)
 
 
 def _pairs(roles: str) -> tuple[Link, ...]:
@@ -584,7 +585,7 @@ def leader_timeline(run: ConnectivityRun) -> list[tuple[float, float, str]]:
     return out
 
 
-def role_timeline(run: ConnectivityRun) -> "pd.DataFrame":
+def role_timeline(run: ConnectivityRun) -> pd.DataFrame:
     """Each server's role over time (needs ``trace=True``): one row per interval.
 
     Columns ``role`` (the pattern's name for the server), ``node``, ``state`` (``leader``,
@@ -592,8 +593,6 @@ def role_timeline(run: ConnectivityRun) -> "pd.DataFrame":
     ``t_fault``; the story starts one election timeout before the first step) and ``term``
     (Raft's term or the Paxos ballot, when the protocol reports it).
     """
-    import pandas as pd
-
     if not run.cluster.trace.enabled:
         raise ValueError("`run` must come from run_pattern(..., trace=True) to have a role timeline.")
     origin = run.t_start - run.election_timeout

@@ -9,6 +9,7 @@ The normal suite runs the table with a few seeds per cell; ``-m slow`` runs the 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -104,18 +105,50 @@ def test_a_deadlocked_run_is_censored_not_dropped():
 
 
 # -- the table and the comparison with the sources -------------------------------------------------
-def _check_against_sources(summary: pd.DataFrame) -> pd.DataFrame:
+#: The study's table: summary_table(run_connectivity(SCENARIOS, ALL_PROTOCOLS, trials=200, seed=0)),
+#: regenerated and re-checked by the slow test below.
+STORED = Path(__file__).parent / "data" / "partial_connectivity_200.csv"
+
+
+def _check_against_sources(summary: pd.DataFrame, deviations_must_show: bool = True) -> pd.DataFrame:
+    """Every cell the sources cover agrees within TOLERANCE, except the listed deviations, which
+    must disagree (with few seeds a tail may not show: ``deviations_must_show=False``)."""
     cmp = pcx.paper_comparison(summary)
     assert (summary["violations"] == 0).all(), summary[summary["violations"] > 0]
     for row in cmp.itertuples():
         ok = row.agrees and row.mean_within is not False and row.throughput_within is not False
         cell = (row.scenario, row.protocol)
         if cell in pcx.DEVIATIONS:
-            assert not ok, f"{cell} is listed as a deviation but agrees with the paper now: update DEVIATIONS"
+            if deviations_must_show:
+                assert not ok, f"{cell} is listed as a deviation but agrees with the paper now: update DEVIATIONS"
         else:
             assert ok, f"{cell}: ours {row.ours} (mean {row.ours_mean_et:.2f} ET, throughput {row.ours_throughput:.2f}) " \
                        f"vs paper {row.paper} ({row.paper_mean_et}, {row.paper_throughput}); {row.source}"
     return cmp
+
+
+def _check_reference_rows(summary: pd.DataFrame) -> None:
+    refs = load_references(references_dir())
+    ours = pcx.paper_measurements(summary)
+    ids = set(refs.loc[refs["id"].str.startswith("pc_"), "id"])
+    assert ids == set(ours)
+    table = compare(refs[refs["id"].isin(ids)], ours).set_index("id")
+    deviating = {f"pc_{s.replace('-', '_')}_{p.replace('-', '_')}" for s, p in pcx.DEVIATIONS}
+    for rid, row in table.iterrows():
+        if not any(str(rid).startswith(d + "_") for d in deviating):
+            assert row["within"], f"{rid}: ours {row['ours']} vs {row['reference']} +- {row['tolerance']}"
+
+
+def test_the_studys_table_matches_the_sources_within_tolerance():
+    """200 seeds per cell: outcomes, mean downtimes and throughputs against the sources; the
+    reference rows of data/reference/partial_connectivity.csv within their tolerances."""
+    stored = pd.read_csv(STORED)
+    assert (stored["trials"] >= 200).all()
+    cmp = _check_against_sources(stored)
+    assert set(zip(cmp.loc[~cmp["agrees"], "scenario"], cmp.loc[~cmp["agrees"], "protocol"])) <= set(pcx.DEVIATIONS)
+    _check_reference_rows(stored)
+    omni = stored[stored["protocol"] == "omnipaxos"]
+    assert (omni["outcome"] == "recovers").all() and (omni["recovered"] == 1).all()
 
 
 @pytest.fixture(scope="module")
@@ -124,25 +157,22 @@ def quick_table() -> tuple[pd.DataFrame, pd.DataFrame]:
     return df, pcx.summary_table(df)
 
 
-def test_scenario_by_protocol_table_matches_the_sources(quick_table):
+def test_scenario_by_protocol_table_a_quick_rerun(quick_table):
+    """5 fresh seeds per cell: the sources' outcomes hold, and every clear-cut cell of the stored
+    study (always/never recovers; churns in most or few runs) comes out the same."""
     _, summary = quick_table
-    _check_against_sources(summary)
-    omni = summary[summary["protocol"] == "omnipaxos"]
-    assert (omni["outcome"] == "recovers").all() and (omni["recovered"] == 1).all()
+    _check_against_sources(summary, deviations_must_show=False)
+    stored = pd.read_csv(STORED).set_index(["scenario", "protocol"])
+    for row in summary.itertuples():
+        ref = stored.loc[(row.scenario, row.protocol)]
+        if ref["recovered"] in (0.0, 1.0):
+            assert row.recovered == ref["recovered"], (row.scenario, row.protocol)
+        if ref["churn"] <= 0.25 or ref["churn"] >= 0.75:
+            assert (row.churn >= 0.5) == (ref["churn"] >= 0.5), (row.scenario, row.protocol)
     deadlocks = summary.loc[summary["outcome"] == "deadlock", ["scenario", "protocol"]].apply(tuple, axis=1)
     assert set(deadlocks) == {("quorum-loss", "raft-pv"), ("constrained-election", "raft"),
                               ("constrained-election", "raft-pv"), ("constrained-election", "raft-pv-cq"),
                               ("ha-prevote-deadlock", "raft-pv")}
-
-
-def test_every_reference_row_is_measured(quick_table):
-    _, summary = quick_table
-    refs = load_references(references_dir())
-    ours = pcx.paper_measurements(summary)
-    ids = set(refs.loc[refs["id"].str.startswith("pc_"), "id"])
-    assert ids == set(ours)
-    table = compare(refs[refs["id"].isin(ids)], ours)
-    assert (table["status"] != "invalid").all()
 
 
 def test_the_experiment_is_registered():
@@ -157,14 +187,10 @@ def test_classify():
 
 
 @pytest.mark.slow
-def test_the_study_200_seeds_per_cell_matches_the_sources_and_the_reference_rows():
+def test_the_study_200_seeds_per_cell_reproduces_the_stored_table():
     df = pcx.run_connectivity(pcx.SCENARIOS, pcx.ALL_PROTOCOLS, trials=200, seed=0)
     summary = pcx.summary_table(df)
     _check_against_sources(summary)
-    refs = load_references(references_dir())
-    ours = pcx.paper_measurements(summary)
-    table = compare(refs[refs["id"].isin(set(ours))], ours).set_index("id")
-    deviating = {f"pc_{s.replace('-', '_')}_{p.replace('-', '_')}" for s, p in pcx.DEVIATIONS}
-    for rid, row in table.iterrows():
-        if not any(rid.startswith(d + "_") for d in deviating):
-            assert row["within"], f"{rid}: ours {row['ours']} vs {row['reference']} +- {row['tolerance']}"
+    _check_reference_rows(summary)
+    stored = pd.read_csv(STORED)
+    pd.testing.assert_frame_equal(summary.reset_index(drop=True), stored, check_dtype=False, rtol=1e-4)

@@ -45,7 +45,25 @@ STATE_COLORS = {"leader": "#2a9d8f", "candidate": "#e9c46a", "pre_candidate": "#
                 "down": "#555555"}
 PROTOCOL_COLORS = {"raft": "tab:blue", "raft-pv": "tab:cyan", "raft-pv-cq": "tab:purple", "multipaxos": "tab:orange",
                    "omnipaxos": "tab:green"}
-STEP_COLORS = ("tab:red", "darkred", "black")
+STEP_COLORS = ("tab:red", "tab:purple", "black")
+
+
+def _pattern_handles(pattern: Any) -> list[Any]:
+    """Legend entries for every mark :func:`pattern_axes` draws for ``pattern``."""
+    handles: list[Any] = [Line2D([], [], color="0.35", lw=2, label="link up")]
+    for k, step in enumerate(pattern.steps):
+        if step.cut:
+            when = "at the fault" if step.at == 0 else f"{step.at:g} ET after the first cut"
+            handles.append(Line2D([], [], color=STEP_COLORS[min(k, len(STEP_COLORS) - 1)], lw=1.2, ls=(0, (3, 2)),
+                                  label=f"link cut {when}"))
+    handles += [
+        Line2D([], [], marker="o", ls="", ms=12, mfc="white", mec="goldenrod", mew=3, label="leader at the fault"),
+        Line2D([], [], marker="o", ls="", ms=12, mfc="#8fd19e", mec="black", label="quorum-connected"),
+        Line2D([], [], marker="o", ls="", ms=12, mfc="white", mec="black", label="not quorum-connected"),
+    ]
+    if pattern.crashed():
+        handles.append(Line2D([], [], marker="X", ls="", ms=10, mfc="0.6", mec="black", label="crashed"))
+    return handles
 
 
 def pattern_axes(pattern: Any, ax: Axes, title: str | None = None, legend: bool = True) -> Axes:
@@ -56,15 +74,11 @@ def pattern_axes(pattern: Any, ax: Axes, title: str | None = None, legend: bool 
     for a, b in pattern.links():
         (x1, y1), (x2, y2) = pos[a], pos[b]
         ax.plot([x1, x2], [y1, y2], color="0.35", lw=2, zorder=1)
-    handles = [Line2D([], [], color="0.35", lw=2, label="link up")]
     for k, step in enumerate(pattern.steps):
         color = STEP_COLORS[min(k, len(STEP_COLORS) - 1)]
         for a, b in step.cut:
             (x1, y1), (x2, y2) = pos[a], pos[b]
-            ax.plot([x1, x2], [y1, y2], color=color, lw=1.2, ls=(0, (3, 2)), alpha=0.75, zorder=0)
-        if step.cut:
-            when = "at the fault" if step.at == 0 else f"{step.at:g} ET later"
-            handles.append(Line2D([], [], color=color, lw=1.2, ls=(0, (3, 2)), label=f"cut {when}"))
+            ax.plot([x1, x2], [y1, y2], color=color, lw=1.2, ls=(0, (3, 2)), alpha=0.8, zorder=0)
     for s, (x, y) in pos.items():
         face = "0.6" if s in down else ("#8fd19e" if s in qc else "white")
         edge = "goldenrod" if s == pattern.leader else "black"
@@ -73,34 +87,32 @@ def pattern_axes(pattern: Any, ax: Axes, title: str | None = None, legend: bool 
         if s in down:
             ax.plot([x - 0.12, x + 0.12], [y - 0.12, y + 0.12], color="k", lw=2, zorder=4)
             ax.plot([x - 0.12, x + 0.12], [y + 0.12, y - 0.12], color="k", lw=2, zorder=4)
-    handles += [
-        Line2D([], [], marker="o", ls="", ms=12, mfc="white", mec="goldenrod", mew=3, label="leader at the fault"),
-        Line2D([], [], marker="o", ls="", ms=12, mfc="#8fd19e", mec="black", label="quorum-connected"),
-        Line2D([], [], marker="o", ls="", ms=12, mfc="white", mec="black", label="not quorum-connected"),
-    ]
-    if down:
-        handles.append(Line2D([], [], marker="X", ls="", ms=10, mfc="0.6", mec="black", label="crashed"))
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     ax.set_xlim(min(xs) - 0.5, max(xs) + 0.5)
-    ax.set_ylim(min(ys) - 0.55, max(ys) + 0.45)
+    ax.set_ylim(min(ys) - 0.45, max(ys) + 0.45)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title if title is not None else f"{pattern.name}: {len(qc)} of {pattern.n} quorum-connected",
                  fontsize=9)
     if legend:
-        ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, frameon=False)
+        ax.legend(handles=_pattern_handles(pattern), fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.02),
+                  ncol=2, frameon=False)
     return ax
 
 
 def patterns_figure(patterns: Sequence[Any], ncols: int = 3) -> Figure:
-    """Several patterns side by side; the title states how few servers stay quorum-connected."""
+    """Several patterns side by side, one legend for all; the title says how many servers stay
+    quorum-connected."""
     n = len(patterns)
     ncols = min(ncols, n)
     nrows = int(np.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 4.3 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.6 * nrows + 1.0), squeeze=False)
+    handles: dict[str, Any] = {}
     for ax, p in zip(axes.ravel(), patterns):
-        pattern_axes(p, ax)
+        pattern_axes(p, ax, legend=False)
+        for h in _pattern_handles(p):
+            handles.setdefault(h.get_label(), h)
     for ax in axes.ravel()[n:]:
         ax.axis("off")
     counts = [len(p.quorum_connected()) for p in patterns]
@@ -110,7 +122,8 @@ def patterns_figure(patterns: Sequence[Any], ncols: int = 3) -> Figure:
     else:
         head = "Some patterns leave no server that reaches a majority: no leader could commit"
     fig.suptitle(head, fontsize=11)
-    fig.tight_layout()
+    fig.legend(handles=list(handles.values()), loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.09, 1, 0.95))
     return fig
 
 
@@ -134,8 +147,8 @@ def outcome_figure(summary: pd.DataFrame, comparison: pd.DataFrame | None = None
                 text = "0% recover\nno new command committed"
             else:
                 text = f"{row['recovered']:.0%} recover\nmedian {med} / p90 {p90} ET"
-            if row["churn"] >= 0.5:
-                text += f"\n{row['elections']:.0f} leaders in {row.get('cap', 20):.0f} ET"
+            if row["churn"] > 0:
+                text += f"\n{row['churn']:.0%} of runs: 3+ new leaders"
             ax.text(j + 0.5, i + 0.42, text, ha="center", va="center", fontsize=7)
             ref = paper.get((sc, pr))
             if ref is not None:
@@ -217,28 +230,34 @@ def ecdf_axes(df: pd.DataFrame, scenario: str, ax: Axes, protocols: Sequence[str
 
 def ecdf_figure(df: pd.DataFrame, scenarios: Sequence[str] | None = None, labels: dict[str, str] | None = None,
                 cap: float = 20.0, ncols: int = 3) -> Figure:
-    """Downtime ECDFs per scenario; each panel's title names its fastest and slowest protocol."""
+    """Downtime ECDFs per scenario, one legend for all; each panel's title names its fastest
+    protocol and how many runs of each protocol were censored."""
     scenarios = list(dict.fromkeys(df["scenario"])) if scenarios is None else list(scenarios)
     names = labels or {}
     ncols = min(ncols, len(scenarios))
     nrows = int(np.ceil(len(scenarios) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.1 * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 3.9 * nrows + 0.8), squeeze=False)
+    handles: dict[str, Any] = {}
     for ax, sc in zip(axes.ravel(), scenarios):
         ecdf_axes(df, sc, ax, labels=labels, cap=cap)
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab.split(" (")[0], h)
         g = df[df["scenario"] == sc].groupby("protocol", sort=False)["downtime_et"]
-        rec = g.apply(lambda x: float(np.isfinite(x).mean()))
         med = g.median()
-        never = [names.get(p, p) for p, r in rec.items() if r < 0.1]
         best = med.idxmin()
-        title = f"{sc}: {names.get(best, best)} median {med[best]:.1f} ET"
-        if never:
-            title += f"; never: {', '.join(never)}"
+        cens = {p: int((~np.isfinite(x)).sum()) for p, x in g}
+        size = {p: len(x) for p, x in g}
+        title = f"{sc}: fastest {names.get(best, best)}, median {med[best]:.1f} ET"
+        late = [f"{names.get(p, p)} {k}/{size[p]}" for p, k in cens.items() if k]
+        if late:
+            title += "\ncensored at the cap: " + ", ".join(late)
         ax.set_title(title, fontsize=8.5)
-        ax.legend(fontsize=6.5, loc="upper left")
     for ax in axes.ravel()[len(scenarios):]:
         ax.axis("off")
+    fig.legend(handles=list(handles.values()), labels=list(handles), loc="lower center", ncol=4, fontsize=8,
+               frameon=False)
     fig.suptitle("Time from the fault to the first new command committed: CDF over runs", fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.08, 1, 0.97))
     return fig
 
 

@@ -77,7 +77,7 @@ class ConnectivityExplorer(Explorer):
         self.ax_cdf.clear()
         pattern_axes(PATTERNS[scen], self.ax_graph)
         ecdf_axes(df, scen, self.ax_cdf, labels=LABELS, cap=CAP)
-        self.ax_cdf.legend(fontsize=8, loc="upper left")
+        self.ax_cdf.legend(fontsize=8, loc="lower right")
         self.ax_cdf.set_title(f"{LABELS[proto]}: {s['recovered']:.0%} of {s['trials']} runs recover ({s['outcome']})",
                               fontsize=10)
         self.figure.tight_layout()

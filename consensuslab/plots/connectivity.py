@@ -289,9 +289,12 @@ def timeline_figure(run: Any, roles: pd.DataFrame, label: str | None = None) -> 
     ax.set_xlim(roles["start"].min() / et, (run.t_end - run.t_fault) / et)
     ax.set_xlabel("time after the fault (election timeouts)")
     handles: list[Any] = [Patch(facecolor=c, label=s) for s, c in STATE_COLORS.items() if s in set(roles["state"])]
-    handles += [Line2D([], [], color="k", marker="|", ls="", ms=9, label="command answered"),
-                Line2D([], [], color="tab:red", ls="--", label="fault step"),
-                Line2D([], [], color="tab:green", label="first new command committed")]
+    handles += [Line2D([], [], color="k", marker="|", ls="", ms=9, label="command answered")]
+    handles += [Line2D([], [], color=STEP_COLORS[min(k, len(STEP_COLORS) - 1)], ls="--",
+                       label="fault" if len(run.pattern.steps) == 1 else f"fault step {k + 1}")
+                for k in range(len(run.pattern.steps))]
+    if np.isfinite(down):
+        handles.append(Line2D([], [], color="tab:green", label="first new command committed"))
     ax.legend(handles=handles, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=len(handles),
               frameon=False)
     leaders = [key for _, key in run.leaders[1:] if key is not None]

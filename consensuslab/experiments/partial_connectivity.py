@@ -40,6 +40,12 @@ system's own overheads are a large part of an ET).
 Trials run through :func:`~consensuslab.experiments.runner.run_trials` (any executor; results
 depend only on the seed).
 
+Examples
+--------
+>>> df = run_connectivity(["chained"], ["multipaxos", "omnipaxos"], trials=2, seed=1, executor="inline")
+>>> summary_table(df)[["protocol", "recovered", "outcome"]].to_dict("records")
+[{'protocol': 'multipaxos', 'recovered': 1.0, 'outcome': 'livelock'}, {'protocol': 'omnipaxos', 'recovered': 1.0, 'outcome': 'recovers'}]
+
 References
 ----------
 Ng, H., Haridi, S. and Carbone, P. (2023). Omni-Paxos: Breaking the Barriers of Partial

@@ -46,6 +46,23 @@ Timing of the fault relative to the heartbeats, the log contents beyond what is 
 and which follower takes which role are not given by the sources: a run draws them from its
 seed. Every pattern records its source and what was reconstructed.
 
+:func:`run_pattern` puts a protocol through a pattern (the trial of
+:mod:`consensuslab.experiments.partial_connectivity`); :func:`role_timeline` and :func:`story`
+turn a traced run into the step-through of notebook 12.
+
+Examples
+--------
+>>> p = get_pattern("quorum-loss")
+>>> p.quorum_connected(), p.links()[:2]
+(['A'], [('A', 'B'), ('A', 'C')])
+>>> run = run_pattern("chained", "omnipaxos", seed=5, cap=6.0)
+>>> run.role_of[run.cluster.leader()], bool(run.downtime < run.election_timeout)
+('C', True)
+>>> get_pattern("split-brain")
+Traceback (most recent call last):
+...
+ValueError: `scenario` must be one of ['quorum-loss', 'constrained-election', 'chained', 'ha-disruptive', 'ha-prevote-deadlock']; got 'split-brain'.
+
 References
 ----------
 Ng, H., Haridi, S. and Carbone, P. (2023). Omni-Paxos: Breaking the Barriers of Partial

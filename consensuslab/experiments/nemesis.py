@@ -15,7 +15,7 @@ pending must finish, and a new put must succeed, within ``recover`` ms of simula
 :func:`classify` names what went wrong in a run that did not recover:
 
 ``"safety"``              a monitor raised (never expected);
-``"not linearizable"``    the history failed the checker (never expected for Raft/Multi-Paxos);
+``"not linearizable"``    the history failed the checker (never expected for Raft/Multi-Paxos/Omni-Paxos);
 ``"no leader"``           no leader at the end of the recovery window;
 ``"leader churn"``        leaders kept changing during the window (elections never settled);
 ``"stuck with a leader"`` one stable leader, yet operations did not finish;
@@ -49,6 +49,8 @@ PROTOCOLS: dict[str, tuple[dict[str, Any], ...]] = {
         {"snapshot_threshold": 3, "max_entries": 2},
     ),
     "multipaxos": ({},),
+    # Ballot Leader Election driving Multi-Paxos; the monitor adds BLE's properties
+    "omnipaxos": ({},),
     # strict quorums (R + W > N) with durable replicas: what VeSTA promises is checked by its
     # monitor (log monotonicity, state machine = log, no acknowledged write lost)
     "vesta": (
@@ -91,7 +93,7 @@ def nemesis_run(
 
     Parameters
     ----------
-    protocol : {"raft", "multipaxos", "vesta"}
+    protocol : {"raft", "multipaxos", "omnipaxos", "vesta"}
     seed : int
         Seeds the configuration (:func:`nemesis_config`), the cluster and the fault schedule.
     duration : float
@@ -105,7 +107,7 @@ def nemesis_run(
     recover : float
         After healing: time allowed for every pending operation, then for a new put, ms.
     check_history : bool
-        Check the client history for linearizability (Raft and Multi-Paxos).
+        Check the client history for linearizability (every protocol but VeSTA).
     """
     cfg = nemesis_config(protocol, seed)
     check_float("duration", duration, 0.0)

@@ -29,6 +29,7 @@ __all__ = ["ProtocolConfig", "Monitor", "PROTOCOLS", "config_class"]
 PROTOCOLS: dict[str, str] = {
     "raft": "consensuslab.protocols.raft:RaftConfig",
     "multipaxos": "consensuslab.protocols.multipaxos:MultiPaxosConfig",
+    "omnipaxos": "consensuslab.protocols.omnipaxos:OmniPaxosConfig",
     "paxos": "consensuslab.protocols.paxos:PaxosConfig",
     "vesta": "consensuslab.protocols.vesta:VestaConfig",
 }

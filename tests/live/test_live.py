@@ -216,3 +216,28 @@ def test_the_cli_starts_a_cluster_serves_kv_and_stops_it(tmp_path: Path) -> None
     assert stop.returncode == 0 and "stopped 3" in stop.stdout
     bad = run("kv", "get", "x", "--dir", str(tmp_path / "nowhere"))
     assert bad.returncode == 2 and "no cluster" in bad.stderr
+
+
+def test_a_simulator_nemesis_schedule_runs_on_live_processes(tmp_path: Path) -> None:
+    """The same seeded fault schedule as in simulation: partitions, one-way cuts, loss, kill -9."""
+    from consensuslab.sim.nemesis import Nemesis
+
+    events = Nemesis(3, seed=5, duration=1500.0, interval=(100.0, 300.0), max_loss=0.3, one_way=True).schedule()
+    assert {e.action for e in events} - {"heal", "set_loss", "restart"}, "the schedule should inject faults"
+    with LocalCluster(3, "raft", tmp_path, options=RAFT) as c:
+        assert c.leader(timeout=10) is not None
+        done = threading.Event()
+        results: list = []
+
+        def clients() -> None:
+            results.extend(_workload(c, clients=2, ops=10, kill_leader_after=None)[0])
+            done.set()
+
+        t = threading.Thread(target=clients)
+        t.start()
+        c.apply_schedule(events)
+        t.join(timeout=90)
+        assert done.is_set(), "clients did not finish within 90 s after the schedule"
+        with LiveClient(c.addresses, op_timeout=8000) as cl:
+            assert cl.put("after", "ok").ok  # healed: the cluster serves again
+        assert check_linearizable(results, "kv", timeout=30).ok

@@ -1,4 +1,4 @@
-"""The ``consensuslab`` command: list, run, reproduce, dashboard.
+"""The ``consensuslab`` command: list, run, reproduce, dashboard; serve, cluster, kv (live clusters).
 
 Theory of operation
 -------------------
@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     dash.add_argument("--port", type=_port, default=None, help="port (default: a free one)")
     dash.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     dash.add_argument("--quick", action="store_true", help="run the notebooks with small samples")
+    from consensuslab.live.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 
@@ -240,6 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_run(args, sub)
     if args.command == "reproduce":
         return _cmd_reproduce(args, sub)
+    if args.command in ("serve", "cluster", "kv"):
+        from consensuslab.live.cli import run
+
+        return run(args)
     return _cmd_dashboard(args, sub)
 
 

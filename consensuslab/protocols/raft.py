@@ -62,19 +62,22 @@ Ongaro, D. (2014). Consensus: bridging theory and practice. PhD thesis, Stanford
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
-from consensuslab._validate import check_float, check_int, check_range_pair, describe
+from consensuslab._validate import check_choice, check_float, check_int, check_range_pair, describe
 from consensuslab.protocols.base import Monitor, ProtocolConfig
 from consensuslab.protocols.kv import NOOP, ClientRequest, ClientResponse, Command, KVStore
 from consensuslab.node import Node, NodeId
 from consensuslab.protocols.raft_messages import (
     AppendEntries,
     AppendEntriesReply,
+    ChangeMembership,
     Entry,
+    Membership,
     InstallSnapshot,
     InstallSnapshotReply,
     RaftError,
@@ -92,6 +95,9 @@ __all__ = [
     "Term",
     "Role",
     "Entry",
+    "Membership",
+    "ChangeMembership",
+    "MembershipError",
     "RequestVote",
     "RequestVoteReply",
     "AppendEntries",
@@ -135,6 +141,25 @@ class RaftConfig(ProtocolConfig):
         ``True`` (the paper): commit by counting replicas only entries of the current term.
         ``False`` is **unsafe** — it also commits older-term entries by counting, which
         Figure 8 shows can lose a committed entry; it exists to demonstrate the monitor.
+    members : tuple of int, optional
+        The initial voters (default: all ``n`` servers). Servers outside it start as
+        non-members: they take part once a configuration entry adds them.
+    membership_rule : bool
+        ``True`` (the fix of the 2015 single-server bug, Ongaro on raft-dev): a leader starts
+        a membership change only after it has committed an entry of its current term.
+        ``False`` is **unsafe** — two changes across a leader change can then produce
+        configurations without a common majority; it exists to demonstrate the bug.
+    read_mode : {"log", "read_index", "lease"}
+        How the leader serves ``get``: through the log (the default), with ReadIndex (record
+        the commit index, confirm leadership with a heartbeat round, wait for the apply;
+        dissertation §6.4), or from a lease (§6.4.1; needs ``check_quorum``).
+    lease : float, optional
+        Lease length in ms, measured on the leader's clock from the send time of a heartbeat
+        round a majority acknowledged. Default ``election_timeout[0] / (1 + drift_allowance)``.
+        Leases are safe only while ``lease * (1 + drift) < election_timeout[0]``, ``drift`` the
+        rate by which followers' clocks outrun the leader's.
+    drift_allowance : float
+        The clock-drift allowance of the default lease (a rate, >= 0).
 
     Raises
     ------
@@ -155,6 +180,11 @@ class RaftConfig(ProtocolConfig):
     snapshot_threshold: int | None = None
     max_entries: int = 64
     figure8_rule: bool = True
+    members: tuple[int, ...] | None = None
+    membership_rule: bool = True
+    read_mode: Literal["log", "read_index", "lease"] = "log"
+    lease: float | None = None
+    drift_allowance: float = 0.05
 
     def __post_init__(self) -> None:
         check_int("n", self.n, 1)
@@ -168,12 +198,34 @@ class RaftConfig(ProtocolConfig):
             raise ValueError(
                 f"`heartbeat` must be < election_timeout[0] = {lo}; got {hb}."
             )
-        for name in ("pre_vote", "check_quorum", "figure8_rule"):
+        for name in ("pre_vote", "check_quorum", "figure8_rule", "membership_rule"):
             if not isinstance(getattr(self, name), bool):
                 raise TypeError(f"`{name}` must be a bool; got {describe(getattr(self, name))}.")
         if self.snapshot_threshold is not None:
             check_int("snapshot_threshold", self.snapshot_threshold, 1)
         check_int("max_entries", self.max_entries, 1)
+        if self.members is not None:
+            if isinstance(self.members, (str, bytes)) or not isinstance(self.members, Iterable):
+                raise TypeError(f"`members` must be a tuple of node ids; got {describe(self.members)}.")
+            ids = [check_int("members[]", i, 0, self.n - 1) for i in self.members]
+            if not ids or len(set(ids)) != len(ids):
+                raise ValueError(f"`members` must be distinct node ids, at least one; got {tuple(self.members)}.")
+            object.__setattr__(self, "members", tuple(sorted(ids)))
+        check_choice("read_mode", self.read_mode, ["log", "read_index", "lease"])
+        if self.lease is not None:
+            object.__setattr__(self, "lease", check_float("lease", self.lease, 0.0, low_open=True))
+        object.__setattr__(self, "drift_allowance", check_float("drift_allowance", self.drift_allowance, 0.0))
+        if self.read_mode == "lease" and not self.check_quorum:
+            raise ValueError(
+                "`read_mode` 'lease' needs `check_quorum=True`: followers must refuse votes while they "
+                "hear from a leader, or a new leader can be elected inside the lease (dissertation "
+                "§6.4.1; etcd's ReadOnlyLeaseBased has the same rule); got check_quorum=False."
+            )
+
+    @property
+    def lease_duration(self) -> float:
+        """The leader's lease in ms: ``lease``, or ``election_timeout[0] / (1 + drift_allowance)``."""
+        return self.lease if self.lease is not None else self.election_timeout[0] / (1.0 + self.drift_allowance)
 
     @property
     def majority(self) -> int:
@@ -183,7 +235,10 @@ class RaftConfig(ProtocolConfig):
     def make_node(
         self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict
     ) -> RaftNode:
-        return RaftNode(node_id, peers, rng, stable, config=self)
+        # every server, however late it joined the simulation, starts from the same initial
+        # configuration (the first ``n`` servers, or ``members``)
+        bootstrap = self.members if self.members is not None else tuple(range(self.n))
+        return RaftNode(node_id, peers, rng, stable, config=self, bootstrap=bootstrap)
 
     def monitor(self) -> Monitor:
         """A fresh :class:`~consensuslab.protocols.raft_monitor.RaftMonitor`."""
@@ -206,6 +261,10 @@ class RaftConfig(ProtocolConfig):
         return [c for c in node.applied if c.op != "noop"]
 
 
+class MembershipError(RaftError):
+    """A membership change the leader refuses (not leader, a change in progress, the rule)."""
+
+
 # -- the node -------------------------------------------------------------------------------
 
 _LEADER = Role.LEADER
@@ -223,6 +282,8 @@ class RaftNode(Node):
         As for :class:`~consensuslab.node.Node`.
     config : RaftConfig, optional
         Options; default ``RaftConfig(n=len(peers))``.
+    bootstrap : tuple of int, optional
+        The initial voters; default ``config.members``, else ``peers``.
 
     Attributes
     ----------
@@ -250,6 +311,7 @@ class RaftNode(Node):
         rng: np.random.Generator,
         stable: dict | None = None,
         config: RaftConfig | None = None,
+        bootstrap: Iterable[NodeId] | None = None,
     ) -> None:
         super().__init__(node_id, peers, rng, stable)
         self.config = config if config is not None else RaftConfig(n=len(self.peers))
@@ -283,7 +345,13 @@ class RaftNode(Node):
         self._timer_at: float | None = None
         self._last_leader_contact = -float("inf")
         self._others = tuple(p for p in self.peers if p != self.id)
-        self._majority = len(self.peers) // 2 + 1
+        # membership (dissertation §4.1): the latest configuration in the log, committed or not
+        if bootstrap is None:
+            bootstrap = self.config.members if self.config.members is not None else self.peers
+        self._bootstrap = Membership(frozenset(bootstrap))
+        self._snap_membership = self._bootstrap  # the configuration as of snapshot_index
+        self._configs: list[tuple[int, Membership]] = []  # (index, config) entries in the log
+        self._set_membership(self._bootstrap, 0)
 
     # ---- derived views --------------------------------------------------------------------
     @property
@@ -308,6 +376,151 @@ class RaftNode(Node):
         """The log by index from 1, ``None`` for compacted entries."""
         return [None] * self.snapshot_index + list(self.log)
 
+    # ---- membership (dissertation §4, paper §6) ---------------------------------------------
+    def _set_membership(self, m: Membership, index: int) -> None:
+        """Adopt ``m`` (the entry at ``index``; 0: the initial one) and its derived views."""
+        self.membership = m
+        self._config_index = index
+        members = m.members
+        voters = m.voters | (m.voters_old or frozenset())
+        # keep the peers' order (identical sends without membership changes), then newcomers
+        self._targets = (tuple(p for p in self._others if p in members)
+                         + tuple(sorted(members.difference(self.peers))))
+        self._vote_targets = (tuple(p for p in self._others if p in voters)
+                              + tuple(sorted(voters.difference(self.peers))))
+        self._vote_broadcast = self._vote_targets == self._others
+        self._promotable = m.is_voter(self.id)
+        self._voter_sets = tuple(tuple(sorted(v)) for v in (m.voters, m.voters_old) if v is not None)
+        if self.role is _LEADER:  # replicate to newcomers from the end of the log (§5.3 repairs)
+            nxt = self.last_log_index + 1
+            for p in self._targets:
+                if p not in self.next_index:
+                    self.next_index[p] = nxt
+                    self.match_index[p] = 0
+
+    def _latest_membership(self) -> None:
+        """Re-derive the configuration from the log after it changed (§4.1: latest wins)."""
+        if self._configs:
+            index, m = self._configs[-1]
+        else:
+            index, m = self.snapshot_index, self._snap_membership
+        if m != self.membership:
+            self._set_membership(m, index)
+            self.note("membership", config=str(m), index=index, term=self.term)
+        else:
+            self._config_index = index
+
+    def _scan_configs(self, start: int) -> None:
+        """Forget configuration entries at indices >= ``start`` and re-read them from the log."""
+        configs = self._configs
+        while configs and configs[-1][0] >= start:
+            configs.pop()
+        base = self.snapshot_index
+        for index in range(max(start, base + 1), self.last_log_index + 1):
+            e = self.log[index - base - 1]
+            if e.config is not None:
+                configs.append((index, e.config))
+        self._latest_membership()
+
+    def _membership_at(self, index: int) -> Membership:
+        """The configuration in force at log index ``index`` (>= snapshot_index)."""
+        m = self._snap_membership
+        for i, c in self._configs:
+            if i > index:
+                break
+            m = c
+        return m
+
+    def _send_to_voters(self, msg: Any) -> None:
+        """Send ``msg`` to every other voter (one Broadcast while they are all the peers)."""
+        if self._vote_broadcast:
+            self.broadcast(msg)
+        else:
+            for p in self._vote_targets:
+                self.send(p, msg)
+
+    def _quorum_match(self) -> int:
+        """The highest index held by a quorum of voters (both majorities while joint)."""
+        best = -1
+        for voters in self._voter_sets:
+            vals = [self.last_log_index if v == self.id else self.match_index.get(v, 0) for v in voters]
+            vals.sort(reverse=True)
+            n = vals[len(vals) // 2]
+            if best < 0 or n < best:
+                best = n
+        return best
+
+    def propose_membership(self, action: str, node: NodeId | None = None,
+                           voters: Iterable[NodeId] | None = None) -> int:
+        """Append a configuration entry (leader only); return its index.
+
+        ``action``: ``"add_voter"``, ``"add_learner"``, ``"remove"`` (single-server changes,
+        dissertation §4.1) or ``"joint"`` with the new voter set ``voters`` (paper §6: the
+        leader appends ``C_old,new`` and, once that is committed, ``C_new``). The new
+        configuration takes effect on every server as soon as it is in its log.
+
+        Raises
+        ------
+        MembershipError
+            Not the leader; a change is still uncommitted (one at a time, §4.1); with
+            ``membership_rule``, no entry of this leader's term is committed yet (the 2015
+            fix); or the change is impossible (already a member, not a member, the last voter).
+        """
+        if self.role is not _LEADER:
+            raise MembershipError(f"node {self.id} is not the leader")
+        if self._config_index > self.commit_index:  # §4.1: one change at a time
+            raise MembershipError(f"the change at index {self._config_index} is not committed yet")
+        if self.config.membership_rule and self.term_at(self.commit_index) != self.term:
+            # the fix of the 2015 single-server bug: commit an entry of this term first
+            raise MembershipError(f"leader {self.id} has not committed an entry of term {self.term} yet")
+        m = self.membership
+        if action == "joint":
+            if voters is None:
+                raise MembershipError("a joint change needs the new `voters`")
+            new = frozenset(int(v) for v in voters)
+            if not new:
+                raise MembershipError("the new configuration needs at least one voter")
+            if new == m.voters:
+                raise MembershipError(f"the voters are already {sorted(new)}")
+            target = Membership(new, m.learners - new, voters_old=m.voters)
+        elif node is None:
+            raise MembershipError(f"`{action}` needs a node")
+        elif action == "add_voter":
+            if node in m.voters:
+                raise MembershipError(f"node {node} is already a voter")
+            target = Membership(m.voters | {node}, m.learners - {node})
+        elif action == "add_learner":
+            if node in m.members:
+                raise MembershipError(f"node {node} is already a member")
+            target = Membership(m.voters, m.learners | {node})
+        elif action == "remove":
+            if node not in m.members:
+                raise MembershipError(f"node {node} is not a member")
+            if m.voters == {node}:
+                raise MembershipError(f"node {node} is the last voter")
+            target = Membership(m.voters - {node}, m.learners - {node})
+        else:
+            raise MembershipError(f"unknown membership action {action!r}")
+        index = self._append_local(Entry(self.term, NOOP, target))
+        for p in self._targets:  # replicate at once
+            if self.next_index[p] >= index:
+                self.next_index[p] = index
+                self._send_append(p)
+        self._advance_commit()
+        return index
+
+    def _after_commit(self) -> None:
+        """Leader bookkeeping once a configuration entry is committed (paper §6, diss. §4.2.2)."""
+        m = self.membership
+        if self._config_index > self.commit_index:
+            return
+        if m.joint:  # §6: C_old,new is committed -> append C_new
+            self._append_local(Entry(self.term, NOOP, Membership(m.voters, m.learners)))
+            self._broadcast_append()
+            self._advance_commit()  # a leader alone in C_new commits it at once
+        elif not m.is_voter(self.id):  # diss. §4.2.2: a removed leader steps down
+            self.become_follower(self.term, None)
+
     # ---- start / recovery -----------------------------------------------------------------
     def on_start(self) -> None:
         """Recover ``term``, ``voted_for``, the log and the snapshot from stable storage."""
@@ -319,7 +532,9 @@ class RaftNode(Node):
         if snap is not None:
             self.snapshot_index, self.snapshot_term, data = snap
             self.kv = KVStore.restore(data)
+            self._snap_membership = st.get("snapshot_membership", self._bootstrap)
         self.commit_index = self.last_applied = self.applied_base = self.snapshot_index
+        self._scan_configs(0)
         self.note("role", role=self.role.value, term=self.term)
         self._reset_election_timer()
 
@@ -346,6 +561,9 @@ class RaftNode(Node):
                 self._timer_at = self._deadline
                 self.set_timer("election", remaining)
                 return
+            if not self._promotable:  # a learner or a non-member never campaigns (etcd)
+                self._reset_election_timer()
+                return
             # §5.2: election timeout elapsed -> start an election (Pre-Vote first, §9.6)
             if self.config.pre_vote:
                 self.become_pre_candidate()
@@ -353,7 +571,7 @@ class RaftNode(Node):
                 self.become_candidate()
         elif name == "check_quorum":
             if self.role is _LEADER:  # dissertation §6.2: step down without a majority
-                if len(self._active) + 1 < self._majority:
+                if not self.membership.is_quorum(self._active | {self.id}):
                     self.become_follower(self.term, None)
                     return
                 self._active = set()
@@ -398,10 +616,10 @@ class RaftNode(Node):
         self._set_role(_PRE)
         self.votes = {self.id}
         self._reset_election_timer()
-        if len(self.votes) >= self._majority:
+        if self.membership.is_quorum(self.votes):
             self.become_candidate()
             return
-        self.broadcast(RequestVote(self.term + 1, self.id, self.last_log_index, self.last_log_term, pre_vote=True))
+        self._send_to_voters(RequestVote(self.term + 1, self.id, self.last_log_index, self.last_log_term, pre_vote=True))
 
     def become_candidate(self, transfer: bool = False) -> None:
         """§5.2: increment the term, vote for self (persisted first), request votes."""
@@ -414,10 +632,10 @@ class RaftNode(Node):
         self._set_role(_CANDIDATE)
         self.votes = {self.id}
         self._reset_election_timer()
-        if len(self.votes) >= self._majority:
+        if self.membership.is_quorum(self.votes):
             self.become_leader()
             return
-        self.broadcast(RequestVote(self.term, self.id, self.last_log_index, self.last_log_term, transfer=transfer))
+        self._send_to_voters(RequestVote(self.term, self.id, self.last_log_index, self.last_log_term, transfer=transfer))
 
     def become_leader(self) -> None:
         """§5.2/§5.3: initialise next/match indices, append a no-op (§8), send AppendEntries."""
@@ -428,8 +646,8 @@ class RaftNode(Node):
         self.cancel_timer("election")
         self._timer_at = None
         nxt = self.last_log_index + 1
-        self.next_index = {p: nxt for p in self._others}
-        self.match_index = {p: 0 for p in self._others}
+        self.next_index = {p: nxt for p in self._targets}
+        self.match_index = {p: 0 for p in self._targets}
         self.pending = {}
         self.in_log = self._unapplied_requests()
         self.transferee = None
@@ -446,6 +664,9 @@ class RaftNode(Node):
         self.log.append(entry)
         self.log_version += 1
         self.persist(log=tuple(self.log))  # before the AppendEntries that carry it
+        if entry.config is not None:  # §4.1: in force as soon as it is in the log
+            self._configs.append((self.last_log_index, entry.config))
+            self._latest_membership()
         return self.last_log_index
 
     def _merge_entries(self, prev: int, entries: tuple[Entry, ...]) -> None:
@@ -453,10 +674,12 @@ class RaftNode(Node):
         base = self.snapshot_index
         log = self.log
         changed = False
+        first = 0  # first index written
         if prev == base + len(log):  # common case: pure append
             if entries:
                 log.extend(entries)
                 changed = True
+                first = prev + 1
         else:
             for k, e in enumerate(entries):
                 pos = prev - base + k  # position of index prev + 1 + k in self.log
@@ -466,10 +689,14 @@ class RaftNode(Node):
                     del log[pos:]  # §5.3: conflict -> delete it and all that follow
                 log.extend(entries[k:])
                 changed = True
+                first = prev + 1 + k
                 break
         if changed:
             self.log_version += 1
             self.persist(log=tuple(log))  # before the reply that acknowledges them
+            # §4.1: a configuration is in force once in the log and undone if truncated
+            if (self._configs and self._configs[-1][0] >= first) or any(e.config is not None for e in entries):
+                self._scan_configs(first)
 
     # ---- messages -------------------------------------------------------------------------
     def on_message(self, src: NodeId, msg: Any) -> None:
@@ -528,7 +755,7 @@ class RaftNode(Node):
         if m.pre_vote:
             if self.role is _PRE and m.term == self.term + 1 and m.vote_granted:  # §9.6
                 self.votes.add(src)
-                if len(self.votes) >= self._majority:
+                if self.membership.is_quorum(self.votes):
                     self.become_candidate()
             elif m.term > self.term and not m.vote_granted:  # the voter is ahead: catch up
                 self.become_follower(m.term, None)
@@ -538,9 +765,9 @@ class RaftNode(Node):
             return
         if self.role is not _CANDIDATE or m.term != self.term:
             return  # a reply to an earlier election
-        if m.vote_granted:  # §5.2: a majority of votes wins
+        if m.vote_granted:  # §5.2: a majority of votes wins (§6: of both sets while joint)
             self.votes.add(src)
-            if len(self.votes) >= self._majority:
+            if self.membership.is_quorum(self.votes):
                 self.become_leader()
 
     def _on_append(self, src: NodeId, m: AppendEntries) -> None:
@@ -593,6 +820,8 @@ class RaftNode(Node):
             if m.match_index > self.match_index[src]:
                 self.match_index[src] = m.match_index
                 self._advance_commit()
+                if self.role is not _LEADER:
+                    return  # it committed its own removal and stepped down (diss. §4.2.2)
             if self.next_index[src] <= m.match_index:
                 self.next_index[src] = m.match_index + 1
             if self.transferee == src and self.match_index[src] == self.last_log_index:
@@ -637,14 +866,21 @@ class RaftNode(Node):
             return
         if idx <= self.last_log_index and self.term_at(idx) == t:
             self.log = self.log[idx - self.snapshot_index:]  # §7: keep the matching suffix
+            self._configs = [(i, c) for i, c in self._configs if i > idx]
         else:
             self.log = []  # §7: discard the whole log
+            self._configs = []
         self.snapshot_index, self.snapshot_term = idx, t
         self.log_version += 1
         self.kv = KVStore.restore(m.data)
         self.commit_index = self.last_applied = self.applied_base = idx
         self.applied = []
         self.persist(snapshot=(idx, t, m.data), log=tuple(self.log))
+        snap_m = m.membership if m.membership is not None else self._bootstrap
+        if snap_m != self._snap_membership or "snapshot_membership" in self.stable:
+            self.persist(snapshot_membership=snap_m)
+        self._snap_membership = snap_m
+        self._latest_membership()
         self.send(src, InstallSnapshotReply(self.term, idx))
 
     def _on_snapshot_reply(self, src: NodeId, m: InstallSnapshotReply) -> None:
@@ -657,6 +893,8 @@ class RaftNode(Node):
         if m.match_index > self.match_index[src]:
             self.match_index[src] = m.match_index
             self._advance_commit()
+            if self.role is not _LEADER:
+                return  # stepped down after committing its own removal
         self.next_index[src] = max(self.next_index[src], m.match_index + 1)
         if self.next_index[src] <= self.last_log_index:
             self._send_append(src)
@@ -668,6 +906,8 @@ class RaftNode(Node):
             self.become_follower(m.term, m.leader_id)
         if self.role is _LEADER:
             return  # cannot happen with one leader per term; ignore defensively
+        if not self._promotable:
+            return  # a learner or non-member cannot take over; the transfer times out
         self.become_candidate(transfer=True)  # §3.10: campaign at once, bypassing the lease
 
     # ---- leader side ----------------------------------------------------------------------
@@ -675,7 +915,8 @@ class RaftNode(Node):
         ni = self.next_index[peer]
         base = self.snapshot_index
         if ni <= base:  # §7: the entries it needs were compacted
-            self.send(peer, InstallSnapshot(self.term, self.id, base, self.snapshot_term, self._snapshot_data))
+            snap_m = None if self._snap_membership == self._bootstrap else self._snap_membership
+            self.send(peer, InstallSnapshot(self.term, self.id, base, self.snapshot_term, self._snapshot_data, snap_m))
             return
         prev = ni - 1
         prev_term = self.snapshot_term if prev == base else self.log[prev - base - 1].term
@@ -684,20 +925,21 @@ class RaftNode(Node):
         self.send(peer, AppendEntries(self.term, self.id, prev, prev_term, entries, self.commit_index))
 
     def _broadcast_append(self) -> None:
-        for p in self._others:
+        for p in self._targets:
             self._send_append(p)
 
     def _advance_commit(self) -> None:
-        """§5.3/§5.4.2: commit the highest index on a majority whose term is the current one."""
-        matches = [self.last_log_index, *self.match_index.values()]  # the leader holds its log
-        matches.sort(reverse=True)
-        n = matches[self._majority - 1]
+        """§5.3/§5.4.2: commit the highest index on a majority whose term is the current one
+        (§6: on majorities of both configurations while joint)."""
+        n = self._quorum_match()  # the leader holds its log; it counts only if it votes
         if n <= self.commit_index:
             return
         if self.config.figure8_rule and self.term_at(n) != self.term:
             return  # Figure 8: never commit an earlier term's entry by counting replicas
         self.commit_index = n
         self._apply_committed()
+        if self._config_index and self._config_index <= n:
+            self._after_commit()
 
     def _apply_committed(self) -> None:
         base = self.snapshot_index
@@ -719,14 +961,20 @@ class RaftNode(Node):
             self._take_snapshot()
 
     def _take_snapshot(self) -> None:
-        """§7: replace the applied prefix of the log by a snapshot of the state machine."""
+        """§7: replace the applied prefix of the log by a snapshot of the state machine
+        (and the configuration as of its last entry, dissertation §5.1)."""
         idx = self.last_applied
         t = self.term_at(idx)
         data = self.kv.snapshot()
+        snap_m = self._membership_at(idx)
         self.log = self.log[idx - self.snapshot_index:]
         self.snapshot_index, self.snapshot_term = idx, t
         self.log_version += 1
         self.persist(snapshot=(idx, t, data), log=tuple(self.log))
+        if snap_m != self._snap_membership or "snapshot_membership" in self.stable:
+            self.persist(snapshot_membership=snap_m)
+        self._snap_membership = snap_m
+        self._configs = [(i, c) for i, c in self._configs if i > idx]
 
     @property
     def _snapshot_data(self) -> Any:
@@ -760,6 +1008,16 @@ class RaftNode(Node):
                     return
                 ok = self.transfer_leadership(request.target)
                 self.reply(request, ClientResponse(request.client, request.seq, ok, leader_hint=self.id))
+            case ChangeMembership():
+                try:
+                    index = self.propose_membership(request.action, request.node, request.voters)
+                except MembershipError as exc:
+                    hint = self.leader_id if self.role is not _LEADER else self.id
+                    self.reply(request, ClientResponse(request.client, request.seq, False,
+                                                       leader_hint=hint, error=str(exc)))
+                    return
+                self.reply(request, ClientResponse(request.client, request.seq, True, value=index,
+                                                   leader_hint=self.id))
             case ClientRequest():
                 self._on_client_request(request)
             case _:
@@ -782,7 +1040,7 @@ class RaftNode(Node):
         index = self._append_local(Entry(self.term, req.command))
         self.in_log[(req.client, req.seq)] = index
         self.pending[index] = req
-        for p in self._others:  # replicate at once (the heartbeat would add up to 50 ms)
+        for p in self._targets:  # replicate at once (the heartbeat would add up to 50 ms)
             if self.next_index[p] == index:
                 self._send_append(p)
         self._advance_commit()
@@ -795,7 +1053,7 @@ class RaftNode(Node):
         node is not the leader or ``target`` is itself or unknown.
         Call it from a handler (e.g. via :class:`TransferLeadership` or :func:`invoke`).
         """
-        if self.role is not _LEADER or target == self.id or target not in self.match_index:
+        if self.role is not _LEADER or target == self.id or target not in self._vote_targets:
             return False
         self.transferee = target
         self.set_timer("transfer", self.config.election_timeout[0])
@@ -806,8 +1064,10 @@ class RaftNode(Node):
         return True
 
     def campaign(self) -> None:
-        """Start an election now, as if the election timer fired (tests, scenarios)."""
-        if self.role is _LEADER:
+        """Start an election now, as if the election timer fired (tests, scenarios).
+
+        A learner or a server outside the configuration does not campaign."""
+        if self.role is _LEADER or not self._promotable:
             return
         if self.config.pre_vote:
             self.become_pre_candidate()

@@ -89,6 +89,7 @@ class _Client:
         self.target: NodeId = int(self.rng.integers(cluster.n))
         self.queue: list[ClientOp] = []
         self.attempt_token = 0
+        self.pinned: NodeId | None = None  # always talk to this node (Cluster.pin_client)
 
     def submit(self, op: ClientOp) -> None:
         if self.op is None:
@@ -113,7 +114,8 @@ class _Client:
 
     def _retry(self, op: ClientOp, token: int) -> None:
         if self.op is op and token == self.attempt_token:
-            self.target = (self.target + 1 + int(self.rng.integers(self.cluster.n - 1 or 1))) % self.cluster.n
+            if self.pinned is None:
+                self.target = (self.target + 1 + int(self.rng.integers(self.cluster.n - 1 or 1))) % self.cluster.n
             self._send()
 
     def on_reply(self, node: NodeId, resp: Any) -> None:
@@ -128,7 +130,9 @@ class _Client:
             self._next()
             return
         # refused: follow the hint if it names another node, else try a random other node
-        if resp.leader_hint is not None and resp.leader_hint != node:
+        if self.pinned is not None:
+            delay = self.cluster.redirect_backoff  # a pinned client asks its node again
+        elif resp.leader_hint is not None and resp.leader_hint != node:
             self.target = resp.leader_hint
             delay = 0.0
         else:
@@ -539,6 +543,19 @@ class Cluster:
         got = self.sim.add_client(client.on_reply)
         assert got == cid
         return cid
+
+    def pin_client(self, client: int, node: NodeId | None) -> None:
+        """Make ``client`` talk only to ``node`` (``None``: back to normal redirects and retries).
+
+        A pinned client models a client co-located with one server, or behind a sticky load
+        balancer: it never follows a leader hint and resends only to ``node``.
+        """
+        check_int("client", client, 0, len(self._clients) - 1)
+        cl = self._clients[client]
+        if node is None:
+            cl.pinned = None
+            return
+        cl.pinned = cl.target = check_int("node", node, 0, self.sim.n - 1)
 
     def submit(self, op: str, key: str, value: Any = None, *, client: int = 0) -> ClientOp:
         """Queue an operation for ``client`` without running the simulation."""

@@ -26,9 +26,29 @@ Commitment (§5.4.2, Figure 8). The leader commits index ``N`` only when a major
 **and** ``log[N].term == current_term``; earlier entries become committed indirectly. Followers
 learn the commit index from ``leader_commit``. Committed entries are applied in order to a
 :class:`~consensuslab.protocols.kv.KVStore` with per-client sessions (exactly-once, dissertation
-§6.3). **Reads go through the log**: a ``get`` is appended like a write and answered once
-applied, so it is linearizable without clocks (dissertation §6.4 discusses ReadIndex, which we
-do not implement).
+§6.3). **Reads** (``read_mode``): by default a ``get`` goes through the log — appended like a
+write and answered once applied, linearizable without clocks. ``"read_index"`` (dissertation
+§6.4) skips the log: the leader waits until an entry of its term is committed, records its
+commit index as the read index, confirms it still leads with a round of heartbeats a majority
+acknowledges (rounds are numbered, ``AppendEntries.read_round``, and echoed), then answers from
+its state machine once it has applied up to the read index — one round trip, no log entry.
+``"lease"`` (§6.4.1) answers at once, with no message, while the leader holds a lease: a round
+sent at time ``s`` (the leader's clock) and acknowledged by a majority extends it to ``s +
+lease``. Followers that heard from a leader refuse votes for ``election_timeout[0]`` on *their*
+clocks (CheckQuorum, required), so the lease is safe only while ``lease * (1 + drift) <
+election_timeout[0]``, ``drift`` the rate by which followers' clocks outrun the leader's;
+outside its lease, or while transferring leadership, the leader falls back to ReadIndex.
+
+**Membership** (dissertation §4, paper §6). A configuration (:class:`Membership`: voters,
+learners, and the old voters during joint consensus) is a log entry; every server uses the
+latest one in its log, committed or not, and a configuration is undone if its entry is
+truncated. Single-server changes (:meth:`RaftNode.propose_membership`) go one at a time, and —
+with ``membership_rule``, the fix of the 2015 bug — only once the leader has committed an entry
+of its term. A joint change appends ``C_old,new``, which needs majorities of both sets for
+elections and commitment, and once that is committed ``C_new``. Learners receive the log but
+neither vote, count nor campaign (etcd); servers outside the configuration never campaign. A
+leader outside the configuration it committed steps down. Snapshots carry the configuration as
+of their last entry.
 
 Persistence. ``term``, ``voted_for`` and the log are written with ``persist`` before any message
 that depends on them is sent (effects are performed in emission order). Persisted keys:
@@ -339,6 +359,15 @@ class RaftNode(Node):
         self.in_log: dict[tuple[int, int], int] = {}
         self.transferee: NodeId | None = None
         self._active: set[NodeId] = set()
+        # leader only, reads outside the log (dissertation §6.4): heartbeat rounds
+        self._round = 0  # the last round sent
+        self._round_sent: dict[int, float] = {}  # round -> leader clock when sent
+        self._acked_round: dict[NodeId, int] = {}  # peer -> highest round it echoed this term
+        self._confirmed = 0  # highest round a quorum acknowledged
+        self._lease_until = -float("inf")  # leader clock
+        self._term_start = 0  # index of this leader's no-op
+        self._reads: list[tuple[int, int, ClientRequest]] = []  # (round, read index, request)
+        self.reads_served = {"read_index": 0, "lease": 0}
         # election timer bookkeeping: the timer fires at _timer_at and re-arms itself if the
         # deadline moved later; a contact only re-arms it when the deadline moves earlier.
         self._deadline = 0.0
@@ -550,6 +579,8 @@ class RaftNode(Node):
     def on_timer(self, name: str) -> None:
         if name == "heartbeat":
             if self.role is _LEADER:  # §5.2: leaders send periodic heartbeats
+                if self.config.read_mode != "log":
+                    self._new_round()  # §6.4.1: every round may extend the lease
                 self._broadcast_append()
                 self.set_timer("heartbeat", self.config.heartbeat)
         elif name == "election":
@@ -652,7 +683,12 @@ class RaftNode(Node):
         self.in_log = self._unapplied_requests()
         self.transferee = None
         self._active = set()
-        self._append_local(Entry(self.term, NOOP))
+        self._round, self._round_sent, self._acked_round, self._confirmed = 0, {}, {}, 0
+        self._lease_until = -float("inf")
+        self._reads = []
+        self._term_start = self._append_local(Entry(self.term, NOOP))
+        if self.config.read_mode != "log":
+            self._new_round()
         self._broadcast_append()
         self.set_timer("heartbeat", self.config.heartbeat)
         if self.config.check_quorum:
@@ -786,19 +822,19 @@ class RaftNode(Node):
         if prev < base:  # our snapshot covers the prefix: committed, hence matching
             skip = base - prev
             if skip >= len(entries):
-                self.send(src, AppendEntriesReply(self.term, True, match_index=prev + len(entries)))
+                self.send(src, AppendEntriesReply(self.term, True, match_index=prev + len(entries), read_round=m.read_round))
                 return
             entries = entries[skip:]
             prev = base
         elif prev > self.last_log_index:  # §5.3 consistency check: we lack prev
-            self.send(src, AppendEntriesReply(self.term, False, conflict_index=self.last_log_index + 1))
+            self.send(src, AppendEntriesReply(self.term, False, conflict_index=self.last_log_index + 1, read_round=m.read_round))
             return
         elif prev > base and self.log[prev - base - 1].term != m.prev_log_term:  # §5.3 mismatch
             ct = self.log[prev - base - 1].term
             first = prev
             while first - 1 > base and self.log[first - base - 2].term == ct:
                 first -= 1
-            self.send(src, AppendEntriesReply(self.term, False, conflict_index=first, conflict_term=ct))
+            self.send(src, AppendEntriesReply(self.term, False, conflict_index=first, conflict_term=ct, read_round=m.read_round))
             return
         self._merge_entries(prev, entries)
         last_new = prev + len(entries)
@@ -807,7 +843,7 @@ class RaftNode(Node):
             if new_commit > self.commit_index:
                 self.commit_index = new_commit
                 self._apply_committed()
-        self.send(src, AppendEntriesReply(self.term, True, match_index=last_new))
+        self.send(src, AppendEntriesReply(self.term, True, match_index=last_new, read_round=m.read_round))
 
     def _on_append_reply(self, src: NodeId, m: AppendEntriesReply) -> None:
         if m.term > self.term:  # §5.1
@@ -816,6 +852,9 @@ class RaftNode(Node):
         if self.role is not _LEADER or m.term != self.term:
             return  # a reply to a leader we no longer are
         self._active.add(src)
+        if m.read_round > self._acked_round.get(src, 0):  # §6.4: it still follows us
+            self._acked_round[src] = m.read_round
+            self._confirm_reads()
         if m.success:
             if m.match_index > self.match_index[src]:
                 self.match_index[src] = m.match_index
@@ -922,7 +961,7 @@ class RaftNode(Node):
         prev_term = self.snapshot_term if prev == base else self.log[prev - base - 1].term
         start = prev - base
         entries = tuple(self.log[start:start + self.config.max_entries])
-        self.send(peer, AppendEntries(self.term, self.id, prev, prev_term, entries, self.commit_index))
+        self.send(peer, AppendEntries(self.term, self.id, prev, prev_term, entries, self.commit_index, self._round))
 
     def _broadcast_append(self) -> None:
         for p in self._targets:
@@ -938,6 +977,8 @@ class RaftNode(Node):
             return  # Figure 8: never commit an earlier term's entry by counting replicas
         self.commit_index = n
         self._apply_committed()
+        if self._reads:
+            self._serve_reads()
         if self._config_index and self._config_index <= n:
             self._after_commit()
 
@@ -984,8 +1025,12 @@ class RaftNode(Node):
     def _fail_pending(self) -> None:
         for req in self.pending.values():
             self.reply(req, ClientResponse(req.client, req.seq, False, leader_hint=self.leader_id, error="not leader"))
+        for _, _, req in self._reads:
+            self.reply(req, ClientResponse(req.client, req.seq, False, leader_hint=self.leader_id, error="not leader"))
         self.pending = {}
         self.in_log = {}
+        self._reads = []
+        self._lease_until = -float("inf")
 
     def _unapplied_requests(self) -> dict[tuple[int, int], int]:
         """(client, seq) -> index of the client commands after ``last_applied`` (a new leader's table)."""
@@ -1028,6 +1073,9 @@ class RaftNode(Node):
             hint = self.leader_id if self.role is not _LEADER else None
             self.reply(req, ClientResponse(req.client, req.seq, False, leader_hint=hint, error="not leader"))
             return
+        if req.command.op == "get" and self.config.read_mode != "log":
+            self._read(req)
+            return
         last = self.kv.sessions.get(req.client)
         if last is not None and req.seq <= last[0]:
             if req.seq == last[0]:  # §6.3: already applied -- answer from the session table
@@ -1045,6 +1093,63 @@ class RaftNode(Node):
                 self._send_append(p)
         self._advance_commit()
 
+    # ---- reads outside the log (dissertation §6.4) -------------------------------------------
+    def _new_round(self) -> None:
+        self._round += 1
+        self._round_sent[self._round] = self.now
+
+    def _read(self, req: ClientRequest) -> None:
+        """§6.4.1: serve from the lease if it holds, else §6.4: ReadIndex."""
+        if (self.config.read_mode == "lease" and self.now < self._lease_until
+                and self.commit_index >= self._term_start):
+            self.reads_served["lease"] += 1
+            self._answer_read(req)
+            return
+        # §6.4 step 1-2: the read index is the commit index (at least this term's no-op)
+        index = max(self.commit_index, self._term_start)
+        # step 3: a new heartbeat round, unless one already left at this very moment
+        if self._round_sent.get(self._round) != self.now or self._round <= self._confirmed:
+            self._new_round()
+            self._broadcast_append()
+        self._reads.append((self._round, index, req))
+        self._confirm_reads()  # a one-voter cluster confirms at once
+
+    def _answer_read(self, req: ClientRequest) -> None:
+        value = self.kv.data.get(req.command.key)
+        self.reply(req, ClientResponse(req.client, req.seq, True, value=value, leader_hint=self.id))
+
+    def _confirm_reads(self) -> None:
+        """The highest round a quorum acknowledged; extend the lease; answer confirmed reads."""
+        best = -1
+        for voters in self._voter_sets:
+            vals = [self._round if v == self.id else self._acked_round.get(v, 0) for v in voters]
+            vals.sort(reverse=True)
+            r = vals[len(vals) // 2]
+            if best < 0 or r < best:
+                best = r
+        if best > self._confirmed:
+            self._confirmed = best
+            sent = self._round_sent[best]
+            if self.config.read_mode == "lease" and self.transferee is None:
+                self._lease_until = max(self._lease_until, sent + self.config.lease_duration)
+            for r in [r for r in self._round_sent if r < best]:
+                del self._round_sent[r]
+        self._serve_reads()
+
+    def _serve_reads(self) -> None:
+        """§6.4 step 4-5: answer confirmed reads once the state machine reached their index."""
+        if not self._reads:
+            return
+        keep = []
+        for item in self._reads:
+            r, index, req = item
+            if r <= self._confirmed and self.last_applied >= index:
+                self.reads_served["read_index"] += 1
+                self._answer_read(req)
+            else:
+                keep.append(item)
+        self._reads = keep
+
     def transfer_leadership(self, target: NodeId) -> bool:
         """Hand leadership to ``target`` (dissertation §3.10).
 
@@ -1056,6 +1161,7 @@ class RaftNode(Node):
         if self.role is not _LEADER or target == self.id or target not in self._vote_targets:
             return False
         self.transferee = target
+        self._lease_until = -float("inf")  # the target's election bypasses the followers' lease
         self.set_timer("transfer", self.config.election_timeout[0])
         if self.match_index[target] == self.last_log_index:
             self.send(target, TimeoutNow(self.term, self.id))

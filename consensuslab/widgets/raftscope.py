@@ -70,7 +70,7 @@ class RaftScopeExplorer(Explorer):
             "add": lambda: self.scope.add_node(),
             "heal": lambda: self.scope.heal(),
             "request": lambda: self.scope.request(),
-            "drop": lambda: self.scope.drop(self.message.value) if self.message.value is not None else None,
+            "drop": self._drop,
             "export": lambda: setattr(self.replay, "value", self.scope.export()),
             "load": self._load,
         }
@@ -99,6 +99,13 @@ class RaftScopeExplorer(Explorer):
             self.scope.seek(min(k, self.scope.last))
             self.render()
 
+    def _drop(self) -> None:
+        flying = [m.seq for m in self.scope.frame.messages]
+        if not flying:
+            self.scope.error = "no message in flight"
+            return
+        self.scope.drop(self.message.value if self.message.value in flying else flying[0])
+
     def _load(self) -> None:
         self.scope = RaftScope.load(self.replay.value)
 
@@ -114,7 +121,10 @@ class RaftScopeExplorer(Explorer):
             keep = self.node.value if self.node.value in [i for _, i in ids] else 0
             self.node.options = ids
             self.node.value = keep
+            chosen = self.message.value
             self.message.options = [(f"{m.label}: S{m.src + 1}→S{m.dst + 1}", m.seq) for m in frame.messages]
+            seqs = [m.seq for m in frame.messages]
+            self.message.value = chosen if chosen in seqs else (seqs[0] if seqs else None)
         finally:
             self._syncing = False
         self.summary = {

@@ -354,7 +354,7 @@ class Cluster:
         leader = self._leader_node()
         if leader is not None:
             return leader.membership
-        live = [nd for nd in self.sim.nodes if nd is not None]
+        live: list[Any] = [nd for nd in self.sim.nodes if nd is not None]  # RaftNodes
         if not live:
             from consensuslab.protocols.raft_messages import Membership
 

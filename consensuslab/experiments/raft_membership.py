@@ -139,7 +139,8 @@ def membership_run(
     except SafetyViolation as exc:
         violation = exc
     lin = check_linearizable(c.history, "kv").ok if violation is None else None
-    changes = len({(e.term, i) for node in c.sim.nodes if node is not None
+    nodes: list[Any] = list(c.sim.nodes)  # RaftNodes, None while down
+    changes = len({(e.term, i) for node in nodes if node is not None
                    for i, e in enumerate(node.full_log(), start=1) if e is not None and e.config is not None})
     members = c.membership()
     return {

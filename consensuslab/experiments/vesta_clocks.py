@@ -81,8 +81,9 @@ def lww_skew_trial(seed: int, skew: float, puts: int = 30, n: int = 5, replicas:
         if not op.ok:
             continue
         acked += 1
-        put_times.append(op.ret - op.call)
-        held = [v for nd in c.sim.nodes if nd is not None and (v := nd.store.get("x")) is not None]
+        put_times.append(float(op.ret if op.ret is not None else op.call) - op.call)
+        nodes: list[Any] = list(c.sim.nodes)  # VestaNodes, None while down
+        held = [v for nd in nodes if nd is not None and (v := nd.store.get("x")) is not None]
         newest = max(held, key=lambda v: v.stamp) if held else None
         if newest is None or newest.value != k:
             lost += 1

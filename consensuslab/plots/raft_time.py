@@ -73,7 +73,7 @@ def stale_read_plot(table: pd.DataFrame, election_timeout: float, ax: Axes | Non
     ax = _axes(ax, (8.5, 4.6))
     lease = table[table["read_mode"] == "lease"]
     colors = plt.get_cmap("viridis")(np.linspace(0.1, 0.8, max(lease["lease"].nunique(), 1)))
-    handles = []
+    handles: list[Any] = []
     xmax = float(table["drift"].max())
     groups = list(lease.groupby("lease", sort=True))
     dodge = 0.02 * max(xmax, 1.0)

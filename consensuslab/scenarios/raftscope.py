@@ -200,7 +200,7 @@ class RaftScope:
             text = self._describe(rec)
             if text:
                 if rec[1] == "timer" and rec[4] == "election" and not any(r[1] == "note" for r in records):
-                    text = f"S{rec[2] + 1}'s election timer is re-armed (it heard from a leader)"
+                    text = f"S{(rec[2] or 0) + 1}'s election timer is re-armed (it heard from a leader)"
                 return text
         return "a client takes a step"
 
@@ -246,7 +246,7 @@ class RaftScope:
         members = c.membership()
         nodes = []
         for i in range(sim.n):
-            node = sim.nodes[i]
+            node: Any = sim.nodes[i]  # a RaftNode, or None while down
             if node is None:
                 st = sim.storage[i]
                 log = tuple((e.term, _kind(e)) for e in st.get("log", ()))
@@ -319,7 +319,7 @@ class RaftScope:
     def _replay(self, frames: int) -> None:
         script = list(self.script)
         self._build()
-        todo = {}
+        todo: dict[int, list[tuple[str, tuple[Any, ...]]]] = {}
         for pos, action, args in script:
             todo.setdefault(pos, []).append((action, args))
         while self.last < frames:

@@ -713,8 +713,9 @@ class Simulator:
             records = self.trace.records
             for k in range(self._sent_scan, len(records)):
                 rec = records[k]
-                if rec[1] == "send" or rec[1] == "duplicate":
-                    sent[rec[6]] = rec[0]
+                mid = rec[6]
+                if (rec[1] == "send" or rec[1] == "duplicate") and mid is not None:
+                    sent[mid] = rec[0]
             self._sent_scan = len(records)
         out = [InFlight(seq, b, a, c, sent.get(seq, float("nan")), time)
                for time, seq, kind, a, b, c in self._queue

@@ -373,6 +373,7 @@ class RaftNode(Node):
         self._deadline = 0.0
         self._timer_at: float | None = None
         self._last_leader_contact = -float("inf")
+        self._restart_lease_until = -float("inf")  # lease reads: no vote right after a restart
         self._others = tuple(p for p in self.peers if p != self.id)
         # membership (dissertation §4.1): the latest configuration in the log, committed or not
         if bootstrap is None:
@@ -564,6 +565,11 @@ class RaftNode(Node):
             self._snap_membership = st.get("snapshot_membership", self._bootstrap)
         self.commit_index = self.last_applied = self.applied_base = self.snapshot_index
         self._scan_configs(0)
+        if self.config.read_mode == "lease":
+            # a restarted server forgot when it last heard from a leader, and a leader may be
+            # serving reads on a lease it helped grant: it waits one election timeout before
+            # granting a vote, as if it had just heard from that leader (§6.4.1)
+            self._restart_lease_until = self.now + self.config.election_timeout[0]
         self.note("role", role=self.role.value, term=self.term)
         self._reset_election_timer()
 
@@ -756,7 +762,7 @@ class RaftNode(Node):
 
     def _in_lease(self) -> bool:
         """Heard from a live leader within the minimum election timeout (§4.2.3, §9.6)."""
-        if self.role is _LEADER:
+        if self.role is _LEADER or self.now < self._restart_lease_until:
             return True
         return self.leader_id is not None and self.now - self._last_leader_contact < self.config.election_timeout[0]
 

@@ -153,6 +153,28 @@ def test_lease_starts_at_the_send_time_of_the_acknowledged_round() -> None:
     assert replies(node) == [] and appends(node)
 
 
+def test_a_restarted_follower_honours_leases_it_may_have_granted() -> None:
+    """diss. §6.4.1: the lease relies on every follower that acknowledged a round refusing votes
+    for an election timeout; a restarted follower has forgotten when it last heard from the
+    leader, so in lease mode it waits one election timeout after restarting before voting."""
+    from consensuslab.protocols.raft import RequestVote
+
+    for mode, refuses in (("lease", True), ("read_index", False)):
+        cfg = RaftConfig(n=3, read_mode=mode, check_quorum=True)
+        node = cfg.make_node(1, (0, 1, 2), np.random.default_rng(3), {"term": 4})
+        node.now = 1000.0
+        node.on_start()
+        node.out.clear()
+        node.now = 1100.0  # 100 ms < election_timeout[0] after the restart
+        node.on_message(2, RequestVote(5, 2, 0, 0))
+        got = [e.msg for e in node.out if isinstance(e, Send)]
+        assert (got == []) is refuses and node.term == (4 if refuses else 5), mode
+        node.out.clear()
+        node.now = 1000.0 + 151.0
+        node.on_message(2, RequestVote(6, 2, 0, 0))
+        assert node.voted_for == 2 and node.term == 6
+
+
 def test_no_lease_reads_during_a_leadership_transfer() -> None:
     """diss. §3.10 + §6.4.1: the transferee's election bypasses the followers' lease, so the
     leader gives up its lease when it starts a transfer."""

@@ -35,6 +35,18 @@ def test_2000_nemesis_seeds_with_membership_changes_are_safe_with_the_fix() -> N
     print(f"2000 seeds in {elapsed:.1f} s; {int(table['changes'].sum())} configuration entries")
 
 
+def test_the_nemesis_finds_the_2015_bug_without_the_fix() -> None:
+    """With the fix off the same nemesis stumbles on the 2015 bug once in seeds 0-1999: seed 323.
+    S4 (term 1) removes S1 and S3 (term 3) adds S5 before either committed an entry of its term;
+    {S2,S3,S4} and {S1..S5} have disjoint majorities, S4 commits in term 5 with S2, and S3 wins
+    term 6 with S1 and S5 without those entries. With the fix the same seed is safe."""
+    off = membership_run(323, membership_rule=False)
+    assert off["violation"] == "Leader Completeness", off
+    assert "leader 2 of term 6 lacks the entries committed" in off["detail"]
+    on = membership_run(323, membership_rule=True)
+    assert on["violation"] == "" and on["linearizable"] is True
+
+
 def test_the_harness_catches_two_changes_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """Mutation check: without the one-change-at-a-time rule (dissertation §4.1), the same
     nemesis (its adversary proposes two changes back to back) is caught by the monitor --

@@ -11,6 +11,17 @@ gives up after ``op_timeout`` ms. An operation that was given up has an *unknown
 may still take effect later): it enters the history with ``ret=None``, exactly what the
 linearizability checker expects.
 
+Membership (Raft only). :meth:`Cluster.add_node` grows the simulator by one server (or takes
+a spare one), adds it to the configuration as a learner, waits until it has caught up with the
+leader's commit index, then promotes it to voter — the etcd recipe; :meth:`Cluster.remove_node`
+removes a voter or learner. Both go through the leader as single-server changes (dissertation
+§4.1) and retry until the change is committed; :meth:`Cluster.change_voters` moves to a new
+voter set through joint consensus (paper §6). :meth:`Cluster.membership_change` is the
+nemesis's fire-and-forget version.
+
+Time as a fault: :meth:`set_drift`, :meth:`jump_clock` and :meth:`pause` act on one node's
+clock or process (see :mod:`consensuslab.sim.simulator`); nodes read their own clock.
+
 Every operation is recorded with its invocation and response times (virtual ms) in
 :attr:`Cluster.history`. ``put``/``get``/``append`` run the simulation until the operation
 completes (``wait=True``, the default) or only submit it (``wait=False``) so that several
@@ -78,6 +89,7 @@ class _Client:
         self.target: NodeId = int(self.rng.integers(cluster.n))
         self.queue: list[ClientOp] = []
         self.attempt_token = 0
+        self.pinned: NodeId | None = None  # always talk to this node (Cluster.pin_client)
 
     def submit(self, op: ClientOp) -> None:
         if self.op is None:
@@ -102,7 +114,8 @@ class _Client:
 
     def _retry(self, op: ClientOp, token: int) -> None:
         if self.op is op and token == self.attempt_token:
-            self.target = (self.target + 1 + int(self.rng.integers(self.cluster.n - 1 or 1))) % self.cluster.n
+            if self.pinned is None:
+                self.target = (self.target + 1 + int(self.rng.integers(self.cluster.n - 1 or 1))) % self.cluster.n
             self._send()
 
     def on_reply(self, node: NodeId, resp: Any) -> None:
@@ -117,7 +130,9 @@ class _Client:
             self._next()
             return
         # refused: follow the hint if it names another node, else try a random other node
-        if resp.leader_hint is not None and resp.leader_hint != node:
+        if self.pinned is not None:
+            delay = self.cluster.redirect_backoff  # a pinned client asks its node again
+        elif resp.leader_hint is not None and resp.leader_hint != node:
             self.target = resp.leader_hint
             delay = 0.0
         else:
@@ -307,6 +322,212 @@ class Cluster:
     def set_loss(self, p: float) -> None:
         self.sim.set_loss(p)
 
+    def set_drift(self, i: NodeId, drift: float) -> None:
+        """Node ``i``'s clock runs at rate ``1 + drift`` from now on (``drift > -1``)."""
+        self.sim.set_drift(i, drift)
+
+    def jump_clock(self, i: NodeId, delta: float) -> None:
+        """Step node ``i``'s clock by ``delta`` ms."""
+        self.sim.jump_clock(i, delta)
+
+    def pause(self, i: NodeId, duration: float, clock_stops: bool = False) -> None:
+        """Freeze node ``i`` for ``duration`` ms (a GC pause; ``clock_stops``: a suspended VM)."""
+        self.sim.pause(i, duration, clock_stops)
+
+    # -- membership (Raft) -----------------------------------------------------------
+    def _require_membership(self, what: str) -> None:
+        if self.protocol != "raft":
+            raise ValueError(
+                f"`{what}` needs a protocol with membership changes ('raft'); got protocol {self.protocol!r}."
+            )
+
+    def _leader_node(self) -> Any:
+        leader = self.leader()
+        return None if leader is None else self.sim.nodes[leader]
+
+    def membership(self) -> Any:
+        """The configuration in force: the leader's, else the latest one any live server holds.
+
+        Returns a :class:`~consensuslab.protocols.raft_messages.Membership`.
+        """
+        self._require_membership("membership")
+        leader = self._leader_node()
+        if leader is not None:
+            return leader.membership
+        live: list[Any] = [nd for nd in self.sim.nodes if nd is not None]  # RaftNodes
+        if not live:
+            from consensuslab.protocols.raft_messages import Membership
+
+            members = getattr(self.config, "members", None)
+            return Membership(frozenset(members if members is not None else range(self.config.n)))
+        return max(live, key=lambda nd: (nd._config_index, nd.term)).membership
+
+    def _propose(self, action: str, node: NodeId | None = None, voters: Any = None) -> bool:
+        """Ask the current leader for a change (an operator's call); False if refused or no leader."""
+        from consensuslab.protocols.raft import MembershipError
+
+        leader = self.leader()
+        if leader is None:
+            return False
+        try:
+            self.sim.call(leader, "propose_membership", action, node, voters)
+        except MembershipError:
+            return False
+        return True
+
+    def _settle_membership(self, action: str, node: NodeId | None, voters: Any, done: Callable[[Any], bool],
+                           timeout: float, what: str) -> None:
+        """Propose until a leader holds a *committed* configuration that satisfies ``done``."""
+        deadline = self.now + timeout
+
+        def settled() -> bool:
+            nd = self._leader_node()
+            return (nd is not None and done(nd.membership) and not nd.membership.joint
+                    and nd._config_index <= nd.commit_index)
+
+        while not settled():
+            nd = self._leader_node()
+            if nd is not None and nd._config_index <= nd.commit_index and not done(nd.membership):
+                self._propose(action, node, voters)
+            if self.now >= deadline:
+                raise TimeoutError(f"{what} was not committed within {timeout:g} ms")
+            self.run_until(settled, timeout=min(25.0, max(deadline - self.now, 0.0)))
+
+    def add_node(self, node: NodeId | None = None, *, voter: bool = True, wait: bool = True,
+                 timeout: float = 10_000.0) -> NodeId:
+        """Add a server to the Raft configuration; return its id.
+
+        Parameters
+        ----------
+        node : int, optional
+            A server of the simulation that is not a member (a spare, or one removed earlier).
+            Default: a new server, the simulator's next id (the others' random streams are
+            untouched).
+        voter : bool
+            Promote it to voter once it has caught up (etcd's learner-then-voter recipe);
+            ``False`` leaves it a learner (a non-voting member).
+        wait : bool
+            Run the simulation until the change is committed. ``False`` only proposes one
+            single-server change to the current leader (``add_voter`` or ``add_learner``,
+            without the catch-up phase) and returns: for step-by-step views.
+        timeout : float
+            Give up (``TimeoutError``) after this many ms of virtual time.
+
+        Raises
+        ------
+        ValueError
+            Not a Raft cluster; ``node`` is already a member (a voter, or a learner when
+            ``voter=False``); ``wait=False`` and there is no leader to ask.
+        """
+        self._require_membership("add_node")
+        check_bool("voter", voter)
+        check_bool("wait", wait)
+        timeout = check_float("timeout", timeout, 0.0, low_open=True)
+        m = self.membership()
+        if node is not None:
+            node = check_int("node", node, 0, self.sim.n - 1)
+            if node in m.voters or (node in m.learners and not voter):
+                role = "a voter" if node in m.voters else "a learner"
+                raise ValueError(f"`node` must not be a member already; node {node} is {role} in {m}.")
+        if not wait:
+            leader = self.leader()
+            if leader is None:
+                raise ValueError("`add_node(wait=False)` needs a leader to ask; there is none now.")
+            if node is None:
+                node = self.sim.add_node()
+                self.n = self.sim.n
+            self._propose("add_voter" if voter else "add_learner", node)
+            return node
+        if node is None:
+            node = self.sim.add_node()
+            self.n = self.sim.n
+        i = node
+        if i not in m.learners:
+            self._settle_membership("add_learner", i, None, lambda mm: i in mm.members, timeout,
+                                    f"adding node {i} as a learner")
+        if voter:
+            def caught_up() -> bool:
+                nd = self._leader_node()
+                return nd is not None and nd.match_index.get(i, 0) >= nd.commit_index
+
+            self.run_until(caught_up, timeout=timeout)
+            self._settle_membership("add_voter", i, None, lambda mm: i in mm.voters, timeout,
+                                    f"promoting node {i} to voter")
+        return i
+
+    def remove_node(self, node: NodeId, *, wait: bool = True, shutdown: bool = False,
+                    timeout: float = 10_000.0) -> None:
+        """Remove a voter or learner from the Raft configuration (a single-server change).
+
+        A removed leader steps down once the change is committed (dissertation §4.2.2).
+        ``shutdown`` crashes the server afterwards, as an operator would; otherwise it keeps
+        running outside the configuration (see Pre-Vote and CheckQuorum for why that is safe
+        for availability only with them, §4.2.3).
+
+        Raises
+        ------
+        ValueError
+            Not a Raft cluster; ``node`` is not a member; it is the last voter.
+        """
+        self._require_membership("remove_node")
+        node = check_int("node", node, 0, self.sim.n - 1)
+        check_bool("wait", wait)
+        check_bool("shutdown", shutdown)
+        timeout = check_float("timeout", timeout, 0.0, low_open=True)
+        m = self.membership()
+        if node not in m.members:
+            raise ValueError(f"`node` must be a member; node {node} is not in {m}.")
+        if m.voters == {node}:
+            raise ValueError(f"`node` must not be the last voter; removing node {node} would leave {m} without one.")
+        if not wait:
+            if not self._propose("remove", node):
+                raise ValueError(f"the leader refused to remove node {node} now (no leader, or a change in progress).")
+        else:
+            self._settle_membership("remove", node, None, lambda mm: node not in mm.members, timeout,
+                                    f"removing node {node}")
+        if shutdown:
+            self.crash(node)
+
+    def change_voters(self, voters: Iterable[NodeId], *, timeout: float = 10_000.0) -> None:
+        """Move to the voter set ``voters`` through joint consensus (paper §6): the leader
+        appends ``C_old,new``, and once that is committed, ``C_new``. Runs until ``C_new`` is
+        committed. New voters should have caught up first (add them as learners)."""
+        self._require_membership("change_voters")
+        new = frozenset(check_int("voters[]", v, 0, self.sim.n - 1) for v in voters)
+        if not new:
+            raise ValueError("`voters` must name at least one server; got none.")
+        timeout = check_float("timeout", timeout, 0.0, low_open=True)
+        self._settle_membership("joint", None, tuple(sorted(new)), lambda mm: mm.voters == new, timeout,
+                                f"the joint change to {sorted(new)}")
+
+    def membership_change(self, u_action: float, u_node: float) -> str:
+        """One random single-server change, proposed to the leader without waiting (nemesis).
+
+        ``u_action`` and ``u_node`` in [0, 1) pick the action among those that apply (add a
+        spare server as voter or learner, promote a learner, remove a member while two voters
+        remain) and the server. Returns what was proposed (``"none"`` if nothing applies).
+        """
+        self._require_membership("membership_change")
+        leader = self._leader_node()
+        if leader is None:
+            return "none"
+        m = leader.membership
+        spare = [i for i in self.sim.ids if i not in m.members]
+        options: list[tuple[str, list[NodeId]]] = []
+        if spare:
+            options += [("add_voter", spare), ("add_learner", spare)]
+        if m.learners:
+            options.append(("add_voter", sorted(m.learners)))
+        if len(m.voters) > 1:
+            options.append(("remove", sorted(m.members)))
+        if not options:
+            return "none"
+        action, pool = options[min(int(u_action * len(options)), len(options) - 1)]
+        node = pool[min(int(u_node * len(pool)), len(pool) - 1)]
+        ok = self._propose(action, node)
+        self.sim.trace.record(self.now, "fault", node, None, "membership", (action, ok))
+        return f"{action} {node}" if ok else "refused"
+
     def nemesis(self, seed: int, **kwargs: Any) -> list[FaultEvent]:
         """Apply a random fault schedule (see :class:`~consensuslab.sim.Nemesis`) from now on."""
         kwargs.setdefault("start", self.now)
@@ -322,6 +543,19 @@ class Cluster:
         got = self.sim.add_client(client.on_reply)
         assert got == cid
         return cid
+
+    def pin_client(self, client: int, node: NodeId | None) -> None:
+        """Make ``client`` talk only to ``node`` (``None``: back to normal redirects and retries).
+
+        A pinned client models a client co-located with one server, or behind a sticky load
+        balancer: it never follows a leader hint and resends only to ``node``.
+        """
+        check_int("client", client, 0, len(self._clients) - 1)
+        cl = self._clients[client]
+        if node is None:
+            cl.pinned = None
+            return
+        cl.pinned = cl.target = check_int("node", node, 0, self.sim.n - 1)
 
     def submit(self, op: str, key: str, value: Any = None, *, client: int = 0) -> ClientOp:
         """Queue an operation for ``client`` without running the simulation."""

@@ -1,8 +1,13 @@
-"""Raft's vocabulary: terms, roles, log entries and one frozen dataclass per message kind.
+"""Raft's vocabulary: terms, roles, configurations, log entries and one frozen dataclass per
+message kind.
 
 Both the node (:mod:`consensuslab.protocols.raft`) and its safety monitor
 (:mod:`consensuslab.protocols.raft_monitor`) import these, so neither imports the other's
 module for a type. Field names follow Figure 2 of the Raft paper (Ongaro & Ousterhout 2014).
+
+A cluster configuration (:class:`Membership`) travels in the log as an entry whose ``config``
+is set (its command is the no-op): the voters, the learners (etcd's non-voting members), and
+during joint consensus (Raft paper §6) the old voters as well, ``C_old,new``.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ __all__ = [
     "Term",
     "Role",
     "Entry",
+    "Membership",
+    "ChangeMembership",
     "RequestVote",
     "RequestVoteReply",
     "AppendEntries",
@@ -46,11 +53,69 @@ class Role(enum.Enum):
 
 
 @dataclass(frozen=True, slots=True)
+class Membership:
+    """A cluster configuration: who votes, who only listens, and (joint consensus) who voted.
+
+    ``voters`` is ``C_new`` (or the one configuration outside a change); ``voters_old`` is
+    ``C_old`` while the cluster is in the joint configuration ``C_old,new`` (Raft paper §6),
+    ``None`` otherwise; ``learners`` receive the log but neither vote nor count (etcd).
+
+    A set of servers is a **quorum** when it holds a majority of ``voters`` and, in a joint
+    configuration, also a majority of ``voters_old`` (paper §6: "agreement requires separate
+    majorities from both the old and new configurations").
+
+    Examples
+    --------
+    >>> m = Membership(frozenset({0, 1, 2}), voters_old=frozenset({0, 1, 2, 3, 4}))
+    >>> m.is_quorum({0, 1, 3}), m.is_quorum({0, 1, 3, 4})
+    (False, True)
+    """
+
+    voters: frozenset[NodeId]
+    learners: frozenset[NodeId] = frozenset()
+    voters_old: frozenset[NodeId] | None = None
+
+    @property
+    def joint(self) -> bool:
+        """In the joint configuration ``C_old,new``."""
+        return self.voters_old is not None
+
+    @property
+    def members(self) -> frozenset[NodeId]:
+        """Everyone the leader replicates to: voters (old and new) and learners."""
+        old = self.voters_old or frozenset()
+        return self.voters | old | self.learners
+
+    def is_voter(self, i: NodeId) -> bool:
+        """Whether ``i`` votes (in ``C_new`` or, while joint, in ``C_old``)."""
+        return i in self.voters or (self.voters_old is not None and i in self.voters_old)
+
+    def is_quorum(self, ids: Any) -> bool:
+        """Whether ``ids`` holds a majority of the voters (of both sets while joint)."""
+        if 2 * len(self.voters.intersection(ids)) <= len(self.voters):
+            return False
+        old = self.voters_old
+        return old is None or 2 * len(old.intersection(ids)) > len(old)
+
+    def __str__(self) -> str:
+        def fmt(s: frozenset[NodeId]) -> str:
+            return "{" + ",".join(map(str, sorted(s))) + "}"
+
+        text = fmt(self.voters) if self.voters_old is None else f"{fmt(self.voters_old)}->{fmt(self.voters)}"
+        return text + (f" learners {fmt(self.learners)}" if self.learners else "")
+
+
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """A log entry: the term in which a leader created it and the state-machine command."""
+    """A log entry: the term in which a leader created it and the state-machine command.
+
+    A configuration entry (dissertation §4.1, paper §6) carries ``config`` and the no-op
+    command; a server uses the latest configuration in its log, committed or not.
+    """
 
     term: Term
     command: Command
+    config: Membership | None = None
 
 
 # -- messages (one class per kind) ----------------------------------------------------------
@@ -80,7 +145,12 @@ class RequestVoteReply:
 
 @dataclass(frozen=True, slots=True)
 class AppendEntries:
-    """AppendEntries RPC (§5.3); empty ``entries`` is a heartbeat."""
+    """AppendEntries RPC (§5.3); empty ``entries`` is a heartbeat.
+
+    ``read_round`` (ReadIndex and lease reads, dissertation §6.4) numbers the leader's
+    heartbeat rounds; the reply echoes it, so the leader knows which round a majority has
+    acknowledged (0 when reads go through the log).
+    """
 
     term: Term
     leader_id: NodeId
@@ -88,6 +158,7 @@ class AppendEntries:
     prev_log_term: Term
     entries: tuple[Entry, ...]
     leader_commit: int
+    read_round: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,17 +176,20 @@ class AppendEntriesReply:
     match_index: int = 0
     conflict_index: int = 0
     conflict_term: Term | None = None
+    read_round: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class InstallSnapshot:
-    """InstallSnapshot RPC (§7), sent whole (no chunking): ``data`` is a KV snapshot."""
+    """InstallSnapshot RPC (§7), sent whole (no chunking): ``data`` is a KV snapshot;
+    ``membership`` the configuration as of the last included entry (``None``: the initial one)."""
 
     term: Term
     leader_id: NodeId
     last_included_index: int
     last_included_term: Term
     data: Any
+    membership: Membership | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +215,19 @@ class TransferLeadership:
     client: int
     seq: int
     target: NodeId
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeMembership:
+    """A client-style request asking the leader to change the configuration.
+
+    ``action`` is ``"add_voter"`` (a single-server change, dissertation §4.1; promotes a
+    learner), ``"add_learner"``, ``"remove"`` (a voter or a learner; single-server) or
+    ``"joint"`` (move to the voter set ``voters`` through ``C_old,new``, paper §6).
+    """
+
+    client: int
+    seq: int
+    action: str
+    node: NodeId | None = None
+    voters: tuple[NodeId, ...] | None = None

@@ -7,7 +7,9 @@ each simulator step and raises :class:`~consensuslab.check.SafetyViolation` as s
 the properties of Figure 3 (Ongaro & Ousterhout 2014) fails:
 
 Election Safety
-    at most one leader per term, over the whole run;
+    at most one leader per term, over the whole run -- whatever configuration each leader
+    was elected under (membership changes, dissertation §4, must not break it; the 2015
+    single-server bug did);
 Leader Append-Only
     while a node leads in a term, the entries it held are never overwritten or deleted;
 Log Matching
@@ -26,6 +28,10 @@ prefix id seen for ``(index, term)`` is remembered, and any log later holding th
 have the same prefix. The committed prefix is the longest commit index any node reported;
 each index remembers the term in which it was first seen committed, so Leader Completeness
 applies only to leaders of later terms (a deposed leader of an older term may legitimately lag).
+
+Configuration entries (membership changes) are log entries like any other: their
+configuration is part of the interned key, so Log Matching and State Machine Safety cover them,
+and the set of nodes checked grows when the driver adds nodes.
 
 The monitor also checks the local invariants ``last_applied <= commit_index <=
 last_log_index`` and that a node's commit index never decreases while it stays up.
@@ -92,10 +98,10 @@ class RaftMonitor(Monitor):
         if prev is None:
             return None
         try:
-            key: tuple = (prev, e.term, e.command)
+            key: tuple = (prev, e.term, e.command) if e.config is None else (prev, e.term, e.command, e.config)
             pid = self._intern.get(key)
         except TypeError:  # an unhashable command value: fall back to its repr
-            key = (prev, e.term, repr(e.command))
+            key = (prev, e.term, repr(e.command), e.config)
             pid = self._intern.get(key)
         if pid is None:
             pid = self._intern[key] = len(self._intern)

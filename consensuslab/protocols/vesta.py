@@ -24,7 +24,9 @@ Coordinator
     all ``N`` replicas and answers with the newest of the first ``R`` replies.
 Versions
     **Last-writer-wins by hybrid logical clock** (Kulkarni et al. 2014): every write carries a
-    stamp ``(l, c, node)`` — physical time (``now + skew`` of the coordinator), a logical
+    stamp ``(l, c, node)`` — physical time (``now + skew`` of the coordinator: ``now`` is the
+    node's own clock, which the simulator may drift, step or pause, and ``skew`` a fixed
+    offset drawn from ``clock_skew``), a logical
     counter and the coordinator id as tie-break — and a replica applies a write only if its
     stamp is larger than the stamp it holds for the key. Coordinators observe the stamps they
     read, so an ``append`` (read ``R``, then write ``W`` the concatenation) is stamped after the
@@ -333,7 +335,8 @@ class VestaConfig(ProtocolConfig):
     spare : int
         Fallback nodes kept after the ``N`` replicas in each preference list.
     clock_skew : float
-        Each node's clock is offset by a uniform draw in ``[-clock_skew, clock_skew]`` ms.
+        Each node's clock is offset by a uniform draw in ``[-clock_skew, clock_skew]`` ms (on
+        top of the node's own clock, ``now``, which the simulator's clock faults act on).
     election_timeout, heartbeat : Raft options for ``consistency="raft"``.
 
     Raises

@@ -13,6 +13,8 @@ fault run — and returns a small dataclass of what the notebook draws and print
     snapshots of every server's log, commit index and role, as rows for the plots;
 :func:`figure8_replay`
     Figure 8 of the Raft paper, step by step, with the current-term commit rule on or off;
+:func:`membership_bug_replay`
+    the 2015 single-server membership bug, step by step, with its fix on or off;
 :func:`leader_crash_scenario`, :func:`partition_repair_scenario`, :func:`fault_injection_run`
     the stories of notebook 04 and :class:`~consensuslab.widgets.raft.RaftFaultExplorer`.
 
@@ -35,7 +37,7 @@ from consensuslab.check.safety import SafetyViolation
 from consensuslab.cluster import Cluster
 from consensuslab.node import NodeId
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
-from consensuslab.protocols.raft import RaftError, RaftMonitor, RaftNode, Role
+from consensuslab.protocols.raft import MembershipError, RaftError, RaftMonitor, RaftNode, Role
 
 _LEADER = Role.LEADER
 
@@ -48,6 +50,8 @@ __all__ = [
     "fault_tally",
     "Figure8Replay",
     "figure8_replay",
+    "MembershipReplay",
+    "membership_bug_replay",
     "LeaderCrashRun",
     "leader_crash_scenario",
     "PartitionRepairRun",
@@ -85,27 +89,38 @@ class ClusterState:
     commit: tuple[int, ...]
     roles: tuple[str, ...]
     terms: tuple[int, ...]
+    #: per node: the configuration it uses (``str`` of its Membership), "" for a down node
+    members: tuple[str, ...] = ()
+    #: per node: the log indices that hold configuration entries
+    config_entries: tuple[tuple[int, ...], ...] = ()
 
 
 def cluster_state(sim: Any, label: str = "", caption: str = "") -> ClusterState:
     """Capture a :class:`ClusterState` of a simulator running :class:`RaftNode` s."""
-    logs, commit, roles, terms = [], [], [], []
+    logs, commit, roles, terms, members, configs = [], [], [], [], [], []
     for i in range(sim.n):
         node = sim.nodes[i]
         if node is None:
             st = sim.storage[i]
             snap = st.get("snapshot")
             base = snap[0] if snap is not None else 0
-            logs.append((0,) * base + tuple(e.term for e in st.get("log", ())))
+            log = tuple(st.get("log", ()))
+            logs.append((0,) * base + tuple(e.term for e in log))
             commit.append(0)
             roles.append("down")
             terms.append(int(st.get("term", 0)))
+            members.append("")
         else:
-            logs.append((0,) * node.snapshot_index + tuple(e.term for e in node.log))
+            base = node.snapshot_index
+            log = tuple(node.log)
+            logs.append((0,) * base + tuple(e.term for e in log))
             commit.append(node.commit_index)
             roles.append(node.role.value)
             terms.append(node.term)
-    return ClusterState(label, caption, float(sim.now), tuple(logs), tuple(commit), tuple(roles), tuple(terms))
+            members.append(str(node.membership))
+        configs.append(tuple(base + 1 + k for k, e in enumerate(log) if getattr(e, "config", None) is not None))
+    return ClusterState(label, caption, float(sim.now), tuple(logs), tuple(commit), tuple(roles), tuple(terms),
+                        tuple(members), tuple(configs))
 
 
 def log_frame(states: Iterable[ClusterState]) -> Any:
@@ -266,6 +281,119 @@ def figure8_replay(branch: str = "d", figure8_rule: bool = True, seed: int = 0) 
         states.append(cluster_state(sim, "violation", f"{exc.invariant} violated: {exc.detail}"))
         return Figure8Replay(states, c, exc)
     return Figure8Replay(states, c, None)
+
+
+@dataclass
+class MembershipReplay:
+    """The 2015 single-server bug, stage by stage (see :func:`membership_bug_replay`).
+
+    ``violation`` is the monitor's :class:`~consensuslab.check.SafetyViolation` (``None`` if
+    safety held); ``refusals`` the membership changes the leaders refused, as text.
+    """
+
+    states: list[ClusterState]
+    cluster: Any
+    violation: Any = None
+    refusals: list[str] | None = None
+
+
+def membership_bug_replay(membership_rule: bool = False, seed: int = 0) -> MembershipReplay:
+    """Replay the 2015 single-server membership bug on servers ``S1..S5`` (ids 0..4).
+
+    Ongaro reported it on the raft-dev list (July 2015, "bug in single-server membership
+    changes"): two single-server changes that overlap across a leader change can leave two
+    configurations whose majorities do not intersect. The story, with ``C0 = {S1..S4}``:
+
+    (a) S1 leads term 1 and starts adding S5: ``C1 = {S1..S5}`` reaches only S5.
+    (b) S1 crashes; S2 wins term 2 under ``C0`` (votes of S3, S4) and at once starts
+        removing S1: ``C2 = {S2, S3, S4}``. Its AppendEntries reach only S3, but S2 and S3 are a
+        majority of ``C2``, so ``C2`` commits — S2 never committed an entry of term 2 under
+        ``C0`` first.
+    (c) The network splits into {S1, S4, S5} and {S2, S3}; S1 restarts with ``C1`` in its log.
+        S3 wins term 3 under ``C2`` (votes:
+        S2, S3); S1 wins term 3 under ``C1`` (votes: S1, S4, S5 — S4 never saw term 2's entries,
+        so S1's log looks up to date). Two leaders in term 3: the monitor raises Election
+        Safety.
+
+    With the fix (``membership_rule=True``) S2 refuses to start the change until its term-2
+    no-op is committed under ``C0``, which takes S4; then S4's log holds term 2, S1 cannot get
+    its vote, and only S3 leads term 3. Elections are started on purpose
+    (:meth:`RaftNode.campaign`) under a long election timeout, as in :func:`figure8_replay`.
+
+    Parameters
+    ----------
+    membership_rule : bool
+        Whether leaders follow the fix (commit an entry of the current term before a change).
+    seed : int
+        Root seed.
+
+    Returns
+    -------
+    MembershipReplay
+    """
+
+    if not isinstance(membership_rule, bool):
+        raise TypeError(f"`membership_rule` must be a bool; got {membership_rule!r}.")
+    c = Cluster("raft", n=5, seed=seed, latency=5.0, clients=0, check_every_step=True, trace=True,
+                election_timeout=(5000.0, 6000.0), heartbeat=50.0, members=(0, 1, 2, 3),
+                membership_rule=membership_rule)
+    sim = c.sim
+    states: list[ClusterState] = []
+    refusals: list[str] = []
+    nodes = cast("list[RaftNode | None]", sim.nodes)
+
+    def node(i: NodeId) -> RaftNode:
+        nd = nodes[i]
+        if nd is None:
+            raise RaftError(f"membership_bug_replay: S{i + 1} is down")
+        return nd
+
+    def until(pred: Any, what: str) -> None:
+        if not sim.run_until(pred, timeout=1000.0):
+            raise RaftError(f"membership_bug_replay: {what} did not happen")
+
+    def remove_s1() -> bool:
+        try:
+            invoke(sim, 1, "propose_membership", "remove", 0)
+        except MembershipError as exc:
+            refusals.append(f"S2 refused to remove S1 at t={sim.now:.0f} ms: {exc}")
+            return False
+        return True
+
+    try:
+        invoke(sim, 0, "campaign")  # term 1: S1 leads C0 and commits its no-op everywhere
+        until(lambda: all(node(i).commit_index >= 1 for i in range(4)), "index 1 committed")
+        states.append(cluster_state(sim, "start", "S1 leads term 1 in C0 = {S1..S4}; index 1 committed"))
+        sim.partition([0, 4], [1, 2, 3])  # (a) only S5 hears S1
+        invoke(sim, 0, "propose_membership", "add_voter", 4)
+        until(lambda: node(4).last_log_index == 2, "S5 receiving C1")
+        states.append(cluster_state(sim, "a", "S1 appends C1 = {S1..S5}; it reaches only S5"))
+        sim.crash(0)  # (b) S1 crashes; S2 wins term 2 under C0 with S3 and S4
+        invoke(sim, 1, "campaign")
+        until(lambda: node(1).role is _LEADER, "S2 elected in term 2")
+        sim.cut_link(1, 3)  # S2's AppendEntries (its no-op, then C2) never reach S4
+        if not remove_s1():  # the fix: first commit the term-2 no-op under C0 (needs S4)
+            sim.partition([0, 4], [1, 2, 3])
+            until(lambda: node(1).commit_index >= 2, "S2 committing its term-2 no-op")
+            if not remove_s1():
+                raise RaftError("membership_bug_replay: S2 still refuses the change")
+        until(lambda: node(1).commit_index >= 3 and node(2).last_log_index >= 3, "C2 committed")
+        states.append(cluster_state(sim, "b", "S2 leads term 2, appends C2 = {S2,S3,S4} and commits it "
+                                               + ("with S3 alone" if not membership_rule else "after its no-op")))
+        sim.partition([0, 3, 4], [1, 2])  # (c)
+        sim.restart(0)  # S1 comes back with C1 in its log
+        invoke(sim, 2, "campaign")  # S3: term 3 under C2, votes of S2 and S3
+        until(lambda: node(2).role is _LEADER, "S3 elected in term 3")
+        invoke(sim, 0, "campaign")  # S1: term 2 -- S4 already voted for S2
+        sim.run_for(20.0)
+        invoke(sim, 0, "campaign")  # S1: term 3 under C1
+        sim.run_for(20.0)
+        states.append(cluster_state(sim, "c", f"S3 leads term {node(2).term} under C2; S1 campaigned "
+                                               f"up to term {node(0).term} under C1 and is a {node(0).role.value}"))
+    except SafetyViolation as exc:
+        states.append(cluster_state(sim, "violation", str(exc)))
+        return MembershipReplay(states, c, exc, refusals)
+    return MembershipReplay(states, c, None, refusals)
 
 
 @dataclass

@@ -11,10 +11,19 @@ every ``interval`` ms (uniform), choosing uniformly among the enabled actions th
 
 * ``crash`` a live node (never more than ``max_crashed`` down at once) / ``restart`` a down one;
 * ``partition`` the nodes into two or three random non-empty groups / ``heal``;
-* ``loss``: set a loss probability drawn from ``[0, max_loss]`` (a burst) / back to 0.
+* ``loss``: set a loss probability drawn from ``[0, max_loss]`` (a burst) / back to 0;
+* ``clock`` (time as a fault, off by default): ``set_drift`` a node's clock rate to ``1 + d``
+  with ``d`` uniform in ``[-max_drift / (1 + max_drift), max_drift]`` (as often slow as fast, by
+  the same factor), ``jump_clock`` it by up to ``max_jump`` ms either way, or ``pause`` it for up
+  to ``max_pause`` ms (a GC pause: it resumes with its timers late);
+* ``membership`` (off by default): ``membership_change(u, v)`` with two uniform draws — the
+  target (a :class:`~consensuslab.cluster.Cluster` running Raft) turns them into a
+  single-server change proposed to whoever leads at that moment.
 
-At the end it heals, clears loss and restarts every node (``settle=True``), so liveness can be
-checked after the storm. The same ``(configuration, seed)`` always yields the same schedule.
+At the end it heals, clears loss, restores every drifting clock's rate and restarts every node
+(``settle=True``), so liveness can be checked after the storm. The same ``(configuration,
+seed)`` always yields the same schedule; the families that are off draw nothing, so enabling
+``clock`` or ``membership`` leaves schedules without them unchanged.
 """
 
 from __future__ import annotations
@@ -65,9 +74,20 @@ class Nemesis:
     max_loss : float
         Largest loss probability of a burst, in [0, 1].
     settle : bool
-        Heal, clear loss and restart everyone at ``start + duration``.
+        Heal, clear loss, restore clock rates and restart everyone at ``start + duration``.
     one_way : bool
         Also cut single directed links (one-way partitions).
+    clock : bool
+        Inject clock faults: drift, jumps and pauses.
+    max_drift : float
+        Largest clock rate offset (a rate, > 0: 0.5 is 50 % fast; slow clocks go down to
+        ``1 / (1 + max_drift)``).
+    max_jump : float
+        Largest clock step, ms.
+    max_pause : float
+        Longest process pause, ms.
+    membership : bool
+        Inject random membership changes (the target must provide ``membership_change``).
 
     Raises
     ------
@@ -87,6 +107,11 @@ class Nemesis:
     max_loss: float = 0.3
     settle: bool = True
     one_way: bool = field(default=False)
+    clock: bool = False
+    max_drift: float = 0.5
+    max_jump: float = 100.0
+    max_pause: float = 300.0
+    membership: bool = False
 
     def __post_init__(self) -> None:
         check_int("n", self.n, 1)
@@ -99,8 +124,11 @@ class Nemesis:
         if self.max_crashed is not None:
             check_int("max_crashed", self.max_crashed, 0, self.n)
         check_float("max_loss", self.max_loss, 0.0, 1.0)
-        for name in ("crash", "partition", "loss", "settle", "one_way"):
+        for name in ("crash", "partition", "loss", "settle", "one_way", "clock", "membership"):
             check_bool(name, getattr(self, name))
+        check_float("max_drift", self.max_drift, 0.0, low_open=True)
+        check_float("max_jump", self.max_jump, 0.0)
+        check_float("max_pause", self.max_pause, 0.0)
         mean_gap = (self.interval[0] + self.interval[1]) / 2
         expected = self.duration / mean_gap
         if expected > MAX_FAULT_EVENTS:
@@ -117,6 +145,7 @@ class Nemesis:
         down: set[int] = set()
         partitioned = False
         lossy = False
+        drifting: set[int] = set()
         events: list[FaultEvent] = []
         t = self.start
         end = self.start + self.duration
@@ -137,6 +166,10 @@ class Nemesis:
                     options.append("cut_link")
             if self.loss:
                 options.append("set_loss")
+            if self.clock:
+                options += ["set_drift", "jump_clock", "pause"]
+            if self.membership:
+                options.append("membership_change")
             if not options:
                 break
             action = options[int(rng.integers(len(options)))]
@@ -164,6 +197,19 @@ class Nemesis:
             elif action == "heal":
                 partitioned = False
                 events.append(FaultEvent(t, "heal"))
+            elif action == "set_drift":
+                node = int(rng.integers(self.n))
+                lo = -self.max_drift / (1.0 + self.max_drift)
+                drifting.add(node)
+                events.append(FaultEvent(t, "set_drift", (node, round(float(rng.uniform(lo, self.max_drift)), 6))))
+            elif action == "jump_clock":
+                node = int(rng.integers(self.n))
+                events.append(FaultEvent(t, "jump_clock", (node, round(float(rng.uniform(-self.max_jump, self.max_jump)), 3))))
+            elif action == "pause":
+                node = int(rng.integers(self.n))
+                events.append(FaultEvent(t, "pause", (node, round(float(rng.uniform(0.0, self.max_pause)), 3))))
+            elif action == "membership_change":
+                events.append(FaultEvent(t, "membership_change", (float(rng.random()), float(rng.random()))))
             else:
                 p = 0.0 if lossy else float(rng.uniform(0.0, self.max_loss))
                 lossy = not lossy
@@ -171,6 +217,7 @@ class Nemesis:
         if self.settle:
             events.append(FaultEvent(end, "heal"))
             events.append(FaultEvent(end, "set_loss", (0.0,)))
+            events.extend(FaultEvent(end, "set_drift", (i, 0.0)) for i in sorted(drifting))
             events.extend(FaultEvent(end, "restart", (i,)) for i in sorted(down))
         return events
 

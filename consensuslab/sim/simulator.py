@@ -21,6 +21,26 @@ messages addressed to it while it is down are dropped; what it persisted survive
 its ``on_start`` runs; its random stream continues where it stopped. Partitions cut directed
 links (see :mod:`consensuslab.sim.network`).
 
+Clocks (time as a fault). Virtual time ``now`` is real time; each node also has its own
+clock, which is what the node reads as ``node.now`` (the driver sets it before each handler)
+and what its timers count in. A clock is piecewise linear in real time: ``set_drift(i, d)`` makes
+it run at rate ``1 + d`` from now on (``d = 1e-4`` is 100 ppm fast, ``d = 1.0`` twice as fast,
+``d = -0.5`` half speed; ``d > -1``), ``jump_clock(i, delta)`` steps it by ``delta`` ms (an NTP
+step, forwards or backwards). A timer set with delay ``x`` at clock reading ``c`` fires when the
+node's clock reads ``c + x``: a fast clock fires early in real time, a forward jump fires every
+timer it jumps over at once, and a drift or jump re-plans the node's armed timers. ``pause(i,
+d)`` freezes node ``i`` for ``d`` ms of real time, as a stop-the-world GC pause does: nothing
+reaches its handlers (messages, timers and client requests wait) and at the end it runs them
+all, late; its clock keeps running (``clock_stops=True`` models a suspended VM, whose clock
+stands still and so ends ``d`` ms behind). By default every clock is perfect (it reads ``now``)
+and none of this code runs, so a run without clock faults is bit-identical to one on a
+simulator without clocks.
+
+Growing. :meth:`Simulator.add_node` appends node ``n`` (the next id) with its own stream
+``(NODES, n)``, so adding a node perturbs neither the network's nor any other node's stream.
+Its ``peers`` are all ids at the time it boots; nodes booted earlier keep their ``peers``, and
+a ``Broadcast`` goes to the *sender's* peers (membership beyond that is the protocol's business).
+
 Nodes are built by ``factory(node_id, peers, rng, stable) -> Node``. Clients are callables
 ``on_reply(node_id, response)`` registered with :meth:`add_client`; requests reach nodes through
 the network's latency model but are never lost or partitioned (a client is outside the cluster;
@@ -31,7 +51,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -51,7 +71,7 @@ from consensuslab.node import (
 )
 from consensuslab.sim.trace import Trace
 
-__all__ = ["Simulator", "simulate", "NETWORK", "NODES", "CLIENTS", "AUX", "stream", "SimulationError"]
+__all__ = ["Simulator", "simulate", "NETWORK", "NODES", "CLIENTS", "AUX", "stream", "SimulationError", "InFlight"]
 
 NETWORK, NODES, CLIENTS, AUX = 0, 1, 2, 3
 
@@ -68,6 +88,43 @@ class SimulationError(RuntimeError):
 def stream(seed: int, domain: int, index: int = 0) -> np.random.Generator:
     """The independent random stream ``(domain, index)`` of root ``seed``."""
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(domain, index)))
+
+
+class _Clock:
+    """A node's clock: reads ``c0 + rate * (t - t0)`` at real time ``t`` (piecewise linear)."""
+
+    __slots__ = ("t0", "c0", "rate")
+
+    def __init__(self, t0: float, c0: float, rate: float) -> None:
+        self.t0, self.c0, self.rate = t0, c0, rate
+
+    def read(self, t: float) -> float:
+        return self.c0 + self.rate * (t - self.t0)
+
+    def real(self, c: float) -> float:
+        """The real time at which the clock reads ``c`` (rate > 0)."""
+        return self.t0 + (c - self.c0) / self.rate
+
+
+class InFlight(NamedTuple):
+    """A message on the wire: sent at ``sent`` (real ms, ``nan`` if unknown), due at ``due``."""
+
+    seq: int
+    src: NodeId
+    dst: NodeId
+    msg: Any
+    sent: float
+    due: float
+
+
+def check_drift(drift: Any) -> float:
+    """A clock rate offset: a finite number > -1 (``1 + drift`` is the clock's rate)."""
+    if isinstance(drift, bool) or not isinstance(drift, (int, float, np.integer, np.floating)):
+        raise TypeError(f"`drift` must be a number > -1 (a rate); got {describe(drift)}.")
+    d = float(drift)
+    if not (d > -1.0 and d < float("inf")):
+        raise ValueError(f"`drift` must be a number > -1 (a rate); got {d}.")
+    return d
 
 
 class Simulator:
@@ -142,6 +199,14 @@ class Simulator:
         self.step_hooks: list[Callable[[Simulator], None]] = []
         self.events_processed = 0
         self._started = False
+        # time as a fault (all inert until a clock fault is injected; see the module notes)
+        self._clocks: list[_Clock | None] = [None] * self.n  # None: a perfect clock (reads now)
+        self._due: list[dict[str, float]] = [{} for _ in self.ids]  # timer -> deadline, node clock
+        self._paused_until: list[float] = [0.0] * self.n
+        self._paused: set[NodeId] = set()  # nodes whose pause may still be running
+        self._cancelled: set[int] = set()  # in-flight messages dropped by hand (drop_message)
+        self._sent_at: dict[int, float] = {}  # message seq -> send time (in_flight, from the trace)
+        self._sent_scan = 0
 
     # -- construction --------------------------------------------------------------
     def start(self) -> None:
@@ -159,6 +224,30 @@ class Simulator:
         adopt_ghosts(node, self.ghosts[i])
         self.nodes[i] = node
         self._call(node, node.on_start)
+
+    def add_node(self) -> NodeId:
+        """Add node ``n`` (the next id) and boot it if the simulation has started; return its id.
+
+        The new node has its own random stream ``(NODES, id)``, so no other stream is perturbed;
+        its ``peers`` are all ids, itself included. Nodes already running keep their ``peers``
+        (a protocol with membership changes tells them). Partitions in force do not cut it off.
+        """
+        i = self.n
+        self.n += 1
+        self.ids = self.ids + (i,)
+        self.rngs.append(stream(self.seed, NODES, i))
+        self.storage.append({})
+        self.nodes.append(None)
+        self.ghosts.append({})
+        self._incarnation.append(0)
+        self._timers.append({})
+        self._due.append({})
+        self._clocks.append(None)
+        self._paused_until.append(0.0)
+        self.trace.record(self.now, "fault", i, None, "add_node")
+        if self._started:
+            self._boot(i)
+        return i
 
     def add_client(self, on_reply: Callable[[NodeId, Any], None]) -> int:
         """Register a client callback; returns the client id (its own random stream index)."""
@@ -192,7 +281,8 @@ class Simulator:
 
     # -- effects -------------------------------------------------------------------
     def _call(self, node: Node, handler: Callable[..., None], *args: Any) -> None:
-        node.now = self.now
+        clock = self._clocks[node.id]
+        node.now = self.now if clock is None else clock.read(self.now)
         handler(*args)
         out = node.out
         if out:
@@ -204,9 +294,10 @@ class Simulator:
             t = type(e)
             if t is Send:
                 self._send(src, e.dst, e.msg)
-            elif t is Broadcast:
+            elif t is Broadcast:  # to the sender's peers (every id, unless it joined later)
                 msg = e.msg
-                for dst in self.ids:
+                sender = self.nodes[src]
+                for dst in (self.ids if sender is None else sender.peers):
                     if dst != src:
                         self._send(src, dst, msg)
             elif t is SetTimer:
@@ -214,7 +305,13 @@ class Simulator:
                 self._timers[src][e.name] = gen
                 if not e.delay >= 0:
                     raise SimulationError(f"node {src} set timer {e.name!r} with negative delay {e.delay}")
-                self._push(self.now + e.delay, _TIMER, src, e.name, gen)
+                clock = self._clocks[src]
+                if clock is None:
+                    self._push(self.now + e.delay, _TIMER, src, e.name, gen)
+                else:  # the delay counts on the node's clock
+                    due = clock.read(self.now) + e.delay
+                    self._due[src][e.name] = due
+                    self._push(max(self.now, clock.real(due)), _TIMER, src, e.name, gen)
             elif t is CancelTimer:
                 self._timers[src].pop(e.name, None)
             elif t is Persist:
@@ -288,11 +385,17 @@ class Simulator:
             return False
         time, seq, kind, a, b, c = heapq.heappop(self._queue)
         self.now = time
+        if self._paused and kind != _CALL and kind != _REPLY and a in self._paused:
+            if self._defer(time, kind, a, b, c):
+                return True
         self.events_processed += 1
         trace = self.trace
         if kind == _DELIVER:  # a = dst, b = src, c = msg
             node = self.nodes[a]
-            if node is None:
+            if self._cancelled and seq in self._cancelled:
+                self._cancelled.discard(seq)
+                self._drop(b, a, c, "dropped", seq)
+            elif node is None:
                 self._drop(b, a, c, "down", seq)
             elif self.cut and (b, a) in self.cut:
                 self._drop(b, a, c, "partition", seq)
@@ -376,6 +479,7 @@ class Simulator:
         self.nodes[i] = None
         self._timers[i] = {}
         self._incarnation[i] += 1
+        self._paused_until[i] = 0.0  # a crash ends a pause (what waited for it is now late)
         self.trace.record(self.now, "crash", i, None, "crash")
 
     def restart(self, i: NodeId) -> None:
@@ -475,6 +579,149 @@ class Simulator:
         sampler = _Sampler(link.latency, self.net_rng) if link.latency is not None else self._latency
         self._links[key] = (sampler, link.loss, link.duplicate)  # None: the current default
         self._link_specs[key] = link
+
+    # -- time as a fault -----------------------------------------------------------
+    def clock(self, i: NodeId) -> float:
+        """Node ``i``'s clock reading now, ms (what it sees as ``now``)."""
+        clock = self._clocks[self._check_node(i)]
+        return self.now if clock is None else clock.read(self.now)
+
+    def drift(self, i: NodeId) -> float:
+        """Node ``i``'s clock rate minus one (0 for a perfect clock)."""
+        clock = self._clocks[self._check_node(i)]
+        return 0.0 if clock is None else clock.rate - 1.0
+
+    def _install_clock(self, i: NodeId) -> _Clock:
+        """Give node ``i`` an explicit clock (reading real time so far) and the deadlines of
+        its armed timers, read off the queue (until now they were due at real times)."""
+        clock = self._clocks[i]
+        if clock is None:
+            clock = self._clocks[i] = _Clock(self.now, self.now, 1.0)
+            armed = self._timers[i]
+            due = self._due[i]
+            for time, _seq, kind, a, b, c in self._queue:
+                if kind == _TIMER and a == i and armed.get(b) == c:
+                    due[b] = time
+        return clock
+
+    def _replan_timers(self, i: NodeId) -> None:
+        """Re-plan node ``i``'s armed timers after its clock changed (new generations)."""
+        clock = self._clocks[i]
+        assert clock is not None
+        due = self._due[i]
+        armed = self._timers[i]
+        for name in list(armed):
+            gen = self._seq + 1
+            armed[name] = gen
+            self._push(max(self.now, clock.real(due[name])), _TIMER, i, name, gen)
+
+    def set_drift(self, i: NodeId, drift: float) -> None:
+        """From now on node ``i``'s clock runs at rate ``1 + drift`` (a rate: 1e-4 is 100 ppm).
+
+        Raises
+        ------
+        ValueError, TypeError
+            ``drift`` must be a finite number > -1 (a clock that stops or runs backwards is
+            not a clock).
+        """
+        i = self._check_node(i)
+        rate = 1.0 + check_drift(drift)
+        clock = self._install_clock(i)
+        c = clock.read(self.now)
+        clock.t0, clock.c0, clock.rate = self.now, c, rate
+        self._replan_timers(i)
+        self.trace.record(self.now, "fault", i, None, "drift", rate - 1.0)
+
+    def jump_clock(self, i: NodeId, delta: float) -> None:
+        """Step node ``i``'s clock by ``delta`` ms (negative: backwards), as an NTP step does.
+
+        Timers count on the clock: a forward jump fires at once every timer it passes.
+        """
+        i = self._check_node(i)
+        delta = check_float("delta", delta)
+        clock = self._install_clock(i)
+        clock.c0 = clock.read(self.now) + delta
+        clock.t0 = self.now
+        self._replan_timers(i)
+        self.trace.record(self.now, "fault", i, None, "jump", delta)
+
+    def pause(self, i: NodeId, duration: float, clock_stops: bool = False) -> None:
+        """Freeze node ``i`` for ``duration`` ms of real time (a stop-the-world GC pause).
+
+        While paused the node runs no handler: messages, timers and client requests addressed
+        to it wait and are handled, in order, when it resumes -- its timers fire late. Its
+        clock keeps running, unless ``clock_stops`` (a suspended VM): then it stands still and
+        the node resumes ``duration`` ms (times its rate) behind. A pause on a paused node
+        extends it; a crash ends it.
+
+        Raises
+        ------
+        ValueError, TypeError
+            ``duration`` must be a finite number >= 0 (ms).
+        """
+        i = self._check_node(i)
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.integer, np.floating)):
+            raise TypeError(f"`duration` must be a number >= 0 (ms); got {describe(duration)}.")
+        duration = float(duration)
+        if not (duration >= 0.0 and duration < float("inf")):
+            raise ValueError(f"`duration` must be a number >= 0 (ms); got {duration}.")
+        check_bool("clock_stops", clock_stops)
+        if not self._started:
+            self.start()
+        until = self.now + duration
+        if until > self._paused_until[i]:
+            self._paused_until[i] = until
+        self._paused.add(i)
+        if clock_stops and duration > 0:
+            self._push(until, _CALL, self._stopped_clock, (i, duration), None)
+        self.trace.record(self.now, "fault", i, None, "pause", (duration, clock_stops))
+
+    def _stopped_clock(self, i: NodeId, duration: float) -> None:
+        # runs before the events deferred to the end of the pause (it was queued first)
+        clock = self._install_clock(i)
+        clock.c0 = clock.read(self.now) - clock.rate * duration
+        clock.t0 = self.now
+        self._replan_timers(i)
+
+    def paused(self, i: NodeId) -> bool:
+        """Whether node ``i`` is frozen by :meth:`pause` now."""
+        return self._paused_until[self._check_node(i)] > self.now
+
+    def _defer(self, time: float, kind: int, a: NodeId, b: Any, c: Any) -> bool:
+        """Hold an event for paused node ``a`` until it resumes; False if it is not paused."""
+        until = self._paused_until[a]
+        if until <= time:
+            self._paused.discard(a)
+            return False
+        if kind == _TIMER and self._timers[a].get(b) != c:
+            return True  # a stale timer: nothing to hold
+        self._push(until, kind, a, b, c)
+        return True
+
+    def drop_message(self, seq: int) -> bool:
+        """Drop the in-flight message ``seq`` (see :meth:`in_flight`); False if none is pending."""
+        seq = check_int("seq", seq, 0)
+        if not any(e[1] == seq and e[2] == _DELIVER for e in self._queue):
+            return False
+        self._cancelled.add(seq)
+        return True
+
+    def in_flight(self) -> list[InFlight]:
+        """Messages on the wire, by due time (``sent`` comes from the trace when it is on)."""
+        sent = self._sent_at
+        if self.trace.enabled:  # read the records added since the last call
+            records = self.trace.records
+            for k in range(self._sent_scan, len(records)):
+                rec = records[k]
+                mid = rec[6]
+                if (rec[1] == "send" or rec[1] == "duplicate") and mid is not None:
+                    sent[mid] = rec[0]
+            self._sent_scan = len(records)
+        out = [InFlight(seq, b, a, c, sent.get(seq, float("nan")), time)
+               for time, seq, kind, a, b, c in self._queue
+               if kind == _DELIVER and seq not in self._cancelled]
+        out.sort(key=lambda m: (m.due, m.seq))
+        return out
 
     # -- observation ---------------------------------------------------------------
     @property

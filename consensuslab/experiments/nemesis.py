@@ -47,6 +47,8 @@ PROTOCOLS: dict[str, tuple[dict[str, Any], ...]] = {
         {"check_quorum": True},
         {"pre_vote": True, "check_quorum": True, "snapshot_threshold": 4},
         {"snapshot_threshold": 3, "max_entries": 2},
+        {"read_mode": "read_index", "check_quorum": True},
+        {"read_mode": "lease", "check_quorum": True, "pre_vote": True},
     ),
     "multipaxos": ({},),
     # Ballot Leader Election driving Multi-Paxos; the monitor adds BLE's properties

@@ -56,12 +56,12 @@ def _ask(addr: Address, data: bytes, timeout: float) -> dict[str, Any] | None:
 
 def status(addr: Address, timeout: float = 0.5) -> dict[str, Any] | None:
     """The runtime status of the node at ``addr`` (None if it does not answer)."""
-    return _ask(tuple(addr), envelope("status"), timeout)
+    return _ask((str(addr[0]), int(addr[1])), envelope("status"), timeout)
 
 
 def control(addr: Address, spec: dict[str, Any], timeout: float = 0.5) -> dict[str, Any] | None:
     """Set the fault filter of the node at ``addr`` (see :class:`~consensuslab.live.runtime.LinkFilter`)."""
-    return _ask(tuple(addr), envelope("ctl", spec=spec), timeout)
+    return _ask((str(addr[0]), int(addr[1])), envelope("ctl", spec=spec), timeout)
 
 
 class LiveClient:
@@ -81,7 +81,7 @@ class LiveClient:
 
     def __init__(self, peers: Sequence[Address], client_id: int | None = None, client_timeout: float = 300.0,
                  op_timeout: float = 5000.0) -> None:
-        self.peers = [tuple(p) for p in peers]
+        self.peers: list[Address] = [(str(h), int(p)) for h, p in peers]
         self.id = random.SystemRandom().randrange(1, 2**31) if client_id is None else int(client_id)
         self.client_timeout = check_float("client_timeout", client_timeout, 0.0, low_open=True)
         self.op_timeout = check_float("op_timeout", op_timeout, 0.0, low_open=True)

@@ -165,7 +165,8 @@ def simulated_twin(election_timeout: tuple[float, float], trials: int, latency: 
     """The simulator's election trials for the same configuration (identical logs: ``ineligible=0``)."""
     from consensuslab.experiments.election import election_downtime
 
-    return election_downtime([tuple(election_timeout)], trials, n=n, latency=latency, disk=disk,
+    lo, hi = check_range_pair("election_timeout", election_timeout, 0.0, strict_order=False)
+    return election_downtime([(lo, hi)], trials, n=n, latency=latency, disk=disk,
                              ineligible=0, seed=seed, executor="inline")
 
 

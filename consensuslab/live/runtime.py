@@ -121,7 +121,7 @@ class NodeRuntime(asyncio.DatagramProtocol):
                  storage: Storage, seed: int | None = None) -> None:
         self.make_node = make_node
         self.id = node_id
-        self.peers = [tuple(p) for p in peers]
+        self.peers: list[Address] = [(str(h), int(p)) for h, p in peers]
         self.by_addr = {(host, port): i for i, (host, port) in enumerate(self.peers)}
         self.storage = storage
         self.rng = np.random.default_rng(seed)
@@ -228,14 +228,17 @@ class NodeRuntime(asyncio.DatagramProtocol):
             if old is not None:
                 old.cancel()
             loop = asyncio.get_running_loop()
-            handle = loop.call_later(max(e.delay, 0.0) / 1000.0, lambda: self._fire(e.name, id(handle)))
+            box: list[asyncio.TimerHandle] = []
+            handle = loop.call_later(max(e.delay, 0.0) / 1000.0, lambda: self._fire(e.name, id(box[0])))
+            box.append(handle)
             self._timers[e.name] = handle
         elif t is CancelTimer:
             old = self._timers.pop(e.name, None)
             if old is not None:
                 old.cancel()
         elif t is Reply:
-            addr = self.clients.get(getattr(e.request, "client", None))
+            client = getattr(e.request, "client", None)
+            addr = self.clients.get(client) if isinstance(client, int) else None
             if addr is not None:
                 self._send_raw(envelope("rep", m=e.response), addr)
         elif t is Note:
@@ -287,7 +290,8 @@ async def serve(make_node: Callable[..., Node], node_id: NodeId, peers: Sequence
     """Bind ``peers[node_id]`` and serve until ``stop`` is set (forever by default)."""
     loop = asyncio.get_running_loop()
     runtime = NodeRuntime(make_node, node_id, peers, storage, seed)
-    transport, _ = await loop.create_datagram_endpoint(lambda: runtime, local_addr=tuple(peers[node_id]))
+    host, port = peers[node_id]
+    transport, _ = await loop.create_datagram_endpoint(lambda: runtime, local_addr=(str(host), int(port)))
     try:
         await (stop.wait() if stop is not None else asyncio.Event().wait())
     finally:

@@ -13,11 +13,12 @@ import logging
 import signal
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from consensuslab.live.runtime import parse_peers, serve
 from consensuslab.live.storage import Storage
-from consensuslab.protocols.base import PROTOCOLS, config_class
+from consensuslab.protocols.base import PROTOCOLS, ProtocolConfig, config_class
 
 __all__ = ["add_arguments", "main", "run"]
 
@@ -46,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     peers = parse_peers(args.peers)
     if not 0 <= args.id < len(peers):
         raise ValueError(f"`--id` must be an int in [0, {len(peers) - 1}]; got {args.id}.")
-    config = config_class(args.protocol)(n=len(peers), **_options(args.options))
+    make_config: Callable[..., ProtocolConfig] = config_class(args.protocol)  # a dataclass: Config(n=, **options)
+    config = make_config(n=len(peers), **_options(args.options))
     storage = Storage(Path(args.data_dir) / "stable.log", fsync=not args.no_fsync)
     logging.basicConfig(level=logging.WARNING, format=f"node {args.id} %(levelname)s %(message)s")
 

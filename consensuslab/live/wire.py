@@ -130,7 +130,7 @@ def _field_checks(cls: type) -> tuple[Callable[[Any], bool] | None, ...]:
         hints = typing.get_type_hints(cls)
     except Exception:  # an annotation that does not resolve: check field counts only
         hints = {}
-    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(cls._fields)
+    names = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else list(getattr(cls, "_fields"))
     checks: list[Callable[[Any], bool] | None] = []
     for name in names:
         want = _PLAIN.get(hints.get(name))
@@ -176,7 +176,7 @@ def _from_json(x: Any, depth: int = 0) -> Any:
         if cls is None or issubclass(cls, enum.Enum):
             raise WireError(f"unknown message class {x['C']!r}")
         values = [_from_json(v, depth + 1) for v in x["f"]]
-        checks = _field_checks(cls)
+        checks = _field_checks(cls)  # type: ignore[arg-type]  # a registered class is hashable
         if len(values) != len(checks):
             raise WireError(f"{x['C']} has {len(checks)} fields; got {len(values)}")
         for i, (check, v) in enumerate(zip(checks, values)):

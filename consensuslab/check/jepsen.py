@@ -35,8 +35,8 @@ from pathlib import Path
 from typing import Any
 
 from consensuslab._validate import check_choice
-from consensuslab.check.linearizability import Operation
-from consensuslab.check.models import UNKNOWN, KVInput, RegisterInput
+from consensuslab.check.history import UNKNOWN, Operation
+from consensuslab.check.models import KVInput, RegisterInput
 
 __all__ = ["from_events", "load_jepsen_etcd", "load_porcupine_kv", "parse_edn_value"]
 

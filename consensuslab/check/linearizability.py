@@ -64,7 +64,8 @@ from typing import Any
 import pandas as pd
 
 from consensuslab._validate import check_float, check_int, describe
-from consensuslab.check.models import UNKNOWN, Model, get_model
+from consensuslab.check.history import UNKNOWN, Operation
+from consensuslab.check.models import Model, get_model
 
 __all__ = [
     "Operation",
@@ -77,38 +78,6 @@ __all__ = [
 
 _INF = math.inf
 _CHECK_EVERY = 2048  # search steps between two deadline checks
-
-
-@dataclass(frozen=True, slots=True)
-class Operation:
-    """One client operation of a concurrent history.
-
-    Parameters
-    ----------
-    client : hashable
-        Who issued it (a client or process id); only used for display.
-    call : float
-        Invocation time.
-    ret : float or None
-        Response time (``>= call``), or ``None`` if the outcome is unknown: the operation may
-        take effect at any instant after ``call``, or never.
-    input : object
-        The operation and its arguments, in the model's convention (e.g.
-        ``KVInput("put", "k", "v")``, ``RegisterInput("read")``).
-    output : object
-        What the client received (ignored when ``ret is None``).
-    """
-
-    client: Any
-    call: float
-    ret: float | None
-    input: Any
-    output: Any = None
-
-    @property
-    def unknown(self) -> bool:
-        """``True`` if the outcome of the operation is unknown (``ret is None``)."""
-        return self.ret is None
 
 
 @dataclass(frozen=True)

@@ -64,10 +64,9 @@ FORTE 2015.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:  # pragma: no cover
-    from consensuslab.check.linearizability import Operation
+from consensuslab.check.history import UNKNOWN, Operation
 
 __all__ = [
     "UNKNOWN",
@@ -80,27 +79,6 @@ __all__ = [
     "NondeterministicModel",
     "get_model",
 ]
-
-
-class _Unknown:
-    """Type of the :data:`UNKNOWN` sentinel (the output of an operation with unknown outcome)."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __reduce__(self) -> str:
-        return "UNKNOWN"
-
-
-#: The output passed to :meth:`Model.step` for an operation whose outcome is unknown.
-UNKNOWN: Any = _Unknown()
 
 
 class RegisterInput(NamedTuple):

@@ -21,18 +21,19 @@ import time
 from pathlib import Path
 
 from consensuslab.check import check_linearizable, load_jepsen_etcd, load_porcupine_kv
+from consensuslab.check.jepsen import porcupine_dir, reference_file
 from consensuslab.check.linearizability import _check_part
 from consensuslab.check.models import get_model
 
-ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "reference" / "porcupine"
+ROOT = porcupine_dir()  # the repository's data/jepsen
 PORCUPINE_ETCD_S = 1.0  # issue 8: "Porcupine (Go) checks all 102 etcd histories in about 1 s"
 
 
 def _load() -> tuple[dict, dict, dict, float]:
     expected = json.loads((ROOT / "expected.json").read_text())
     t0 = time.perf_counter()
-    etcd = {n: load_jepsen_etcd(ROOT / n) for n in sorted(expected) if n.startswith("jepsen/")}
-    kv = {n: load_porcupine_kv(ROOT / n) for n in sorted(expected) if n.startswith("kv/")}
+    etcd = {n: load_jepsen_etcd(reference_file(n)) for n in sorted(expected) if n.startswith("jepsen/")}
+    kv = {n: load_porcupine_kv(reference_file(n)) for n in sorted(expected) if n.startswith("kv/")}
     return expected, etcd, kv, time.perf_counter() - t0
 
 

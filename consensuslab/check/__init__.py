@@ -5,7 +5,13 @@
 ``"cas-register"`` or a :class:`Model`); the loaders read Jepsen-style histories.
 """
 
-from consensuslab.check.jepsen import from_events, load_jepsen_etcd, load_porcupine_kv
+from consensuslab.check.history import HistoryError
+from consensuslab.check.jepsen import (
+    HistoryFormatError,
+    from_events,
+    load_jepsen_etcd,
+    load_porcupine_kv,
+)
 from consensuslab.check.linearizability import (
     LinearizabilityResult,
     Operation,
@@ -47,4 +53,6 @@ __all__ = [
     "from_events",
     "load_jepsen_etcd",
     "load_porcupine_kv",
+    "HistoryFormatError",
+    "HistoryError",
 ]

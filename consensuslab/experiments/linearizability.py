@@ -10,8 +10,10 @@ linearizable). :func:`reference_verdicts` checks every one with
 the size and the check time; the ``linearizability-porcupine`` experiment reports the counts,
 which ``data/reference/linearizability.csv`` holds as published by Porcupine's test suite.
 
-The files are read from ``../shared/reference/porcupine`` next to the repository (they are not
-copied into it); when that folder is absent the table is empty.
+The files ship with the repository in ``data/jepsen/`` (gzip-compressed, with Porcupine's MIT
+licence and provenance in its ``README.md``) and are read from there only
+(:func:`~consensuslab.check.jepsen.porcupine_dir`); given a ``root`` without them (e.g. a wheel
+install, which carries no ``data/``) the table is empty.
 
 :func:`kv_workload` drives a :class:`~consensuslab.cluster.Cluster` with concurrent clients
 (random ``get``/``put``/``append`` on a few keys, unique values) while applying a fault
@@ -26,7 +28,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,7 @@ import pandas as pd
 from consensuslab._validate import check_float, check_int, check_range_pair
 
 from consensuslab.check import check_linearizable, load_jepsen_etcd, load_porcupine_kv
-from consensuslab.check.jepsen import porcupine_dir
+from consensuslab.check.jepsen import porcupine_dir, reference_file
 from consensuslab.experiments.registry import Result, experiment
 
 __all__ = ["reference_verdicts", "REFERENCE_COLUMNS", "kv_workload"]
@@ -47,7 +48,7 @@ REFERENCE_COLUMNS = [
 
 def _check_one(args: tuple[str, str]) -> dict[str, Any]:
     root, name = args
-    path = Path(root) / name
+    path = reference_file(name, root)
     kind = "etcd" if name.startswith("jepsen/") else "kv"
     history = load_jepsen_etcd(path) if kind == "etcd" else load_porcupine_kv(path)
     t0 = time.perf_counter()
@@ -73,7 +74,7 @@ def reference_verdicts(
     Parameters
     ----------
     root : path-like, optional
-        The ``porcupine`` folder (default ``<repository>/../shared/reference/porcupine``).
+        The folder of the reference histories (default: the repository's ``data/jepsen``).
     executor : concurrent.futures.Executor, optional
         Check the histories in parallel (the times then include scheduling noise).
 
@@ -81,7 +82,8 @@ def reference_verdicts(
     -------
     pandas.DataFrame
         One row per history with columns ``name, kind, n_ops, n_unknown, expected, ok,
-        correct, seconds, states``; empty (same columns) when the folder is absent.
+        correct, seconds, states``; empty (same columns) when ``root`` holds no
+        ``expected.json``.
     """
     folder = porcupine_dir(root)
     expected_file = folder / "expected.json"

@@ -100,3 +100,70 @@ def test_unknown_survives_pickling():
     from consensuslab.check import UNKNOWN
 
     assert pickle.loads(pickle.dumps(UNKNOWN)) is UNKNOWN
+
+
+# -- nothing reads outside the repository (issue: ship the reference histories in data/) ------
+
+REPO = PKG.parents[1]
+
+
+def _escapes(source: str, name: str, depth: int) -> list[str]:
+    """String constants and ``.parents[k]`` subscripts that point outside the repository.
+
+    ``depth`` is the number of folders between the repository and the file, so that
+    ``Path(__file__).parents[depth]`` is the repository and any larger index leaves it.
+    """
+    bad = []
+    tree = ast.parse(source, name)
+    in_fstring = {
+        id(part) for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) for part in node.values
+    }  # f"{a}..{b}" is a range in a message, not a path
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in in_fstring:
+            text = node.value.replace("\\", "/")
+            if "shared/reference" in text or text == ".." or "../" in text or "/.." in text:
+                bad.append(f"{name}:{node.lineno}: {text[:60]!r}")
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "parents"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, int)
+            and node.slice.value > depth
+        ):
+            bad.append(f"{name}:{node.lineno}: parents[{node.slice.value}] leaves the repository")
+    return bad
+
+
+def _file_escapes(path: Path) -> list[str]:
+    depth = len(path.resolve().relative_to(REPO.resolve()).parts) - 1
+    return _escapes(path.read_text(), path.name, depth)
+
+
+def test_no_module_reads_outside_the_repository():
+    files = sorted(REPO.joinpath("consensuslab").rglob("*.py"))
+    assert len(files) > 20
+    bad = [hit for f in files for hit in _file_escapes(f)]
+    assert not bad, "references outside the repository:\n" + "\n".join(bad)
+
+
+def test_escape_detector_catches_the_old_code():
+    # the detector itself can fail: the old porcupine_dir() (in consensuslab/check/) is flagged
+    old = 'P = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "porcupine"\n'
+    assert len(_escapes(old, "jepsen.py", depth=2)) == 1
+    assert len(_escapes("Q = Path(__file__).resolve().parents[3]\n", "jepsen.py", depth=2)) == 1
+    assert _escapes("Q = Path(__file__).resolve().parents[2]\n", "jepsen.py", depth=2) == []
+    assert _escapes('M = f"{lo}..{hi}"\n', "x.py", depth=2) == []
+    assert len(_escapes('D = "see ../shared/reference/porcupine"\n', "x.py", depth=2)) == 1
+
+
+def test_notebook_benchmark_and_tests_use_the_repository_data():
+    for rel in ("notebooks/08-linearizability.ipynb", "benchmarks/bench_linearizability.py"):
+        text = (REPO / rel).read_text()
+        assert "shared/reference" not in text and '"shared"' not in text, rel
+        assert '".."' not in text and "'..'" not in text, rel
+    for test in sorted((REPO / "tests" / "check").glob("*.py")):
+        if test.name == "test_structure.py":
+            continue  # this file spells the forbidden strings
+        text = test.read_text()
+        assert '"shared" / "reference"' not in text, test.name

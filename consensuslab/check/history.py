@@ -48,11 +48,13 @@ class _Unknown:
 UNKNOWN: Any = _Unknown()
 
 
-class HistoryError(ValueError):
+class HistoryError(ValueError, TypeError):
     """An operation of a history that the chosen model cannot interpret.
 
-    Raised by :func:`~consensuslab.check.check_linearizable` with the index and the
-    ``repr`` of the offending operation and the input form the model expects.
+    Raised by :func:`~consensuslab.check.check_linearizable` with the index and the ``repr`` of
+    the offending operation and the input form the model expects (or the model's own error when
+    one of its steps fails). It is both a ``ValueError`` and a ``TypeError``, so code catching
+    either for bad input keeps working.
     """
 
 

@@ -255,16 +255,25 @@ def _hard_history(n: int = 12):
 
 
 def test_timeout_gives_unknown():
-    res = check_linearizable(_hard_history(), "register", timeout=1e-9)
+    # rules=False: the rules refute this history without search (next tests)
+    res = check_linearizable(_hard_history(), "register", timeout=1e-9, rules=False)
     assert res.ok is None
     assert not bool(res)
-    assert "timed out" in res.explain()
+    assert "undecided" in res.explain() and "timeout" in res.explain()
 
 
 def test_without_timeout_the_hard_history_is_decided():
-    res = check_linearizable(_hard_history(), "register")
+    res = check_linearizable(_hard_history(), "register", rules=False)
     assert res.ok is False
     assert res.partitions[0].states > 2048
+
+
+def test_the_hard_history_is_refuted_by_a_rule_without_search():
+    res = check_linearizable(_hard_history(), "register")
+    assert res.ok is False and "[rule R2]" in res.reason and "99" in res.reason
+    assert res.unplaceable == [_hard_history()[-1]] and res.failing_time == 3
+    assert len(res.prefix) == 12  # all the writes: the longest linearizable prefix
+    assert "not linearizable" in res.explain() and "R2" in res.explain()
 
 
 class Counter(Model):

@@ -334,6 +334,8 @@ def _check_part(
     need_pairs: list[tuple[int, int]] = []
     fired: dict[str, int] = {}
     refutation: Refutation | None = None
+    search_model = model
+    inputs: dict[int, Any] = {}
     if reductions and rules:
         pl = plan(kept, model, deadline)
         fired = dict(pl.fired)
@@ -341,12 +343,15 @@ def _check_part(
         for i, t in pl.deadline.items():
             rets[i] = min(rets[i], t)
         need_pairs = list(pl.before)
+        if refutation is None and pl.model is not None:
+            search_model, inputs = pl.model, dict(pl.inputs)
         if pl.drop and refutation is None:
             keep_idx = [i for i in range(len(kept)) if i not in pl.drop]
             remap = {old: new for new, old in enumerate(keep_idx)}
             kept = [kept[i] for i in keep_idx]
             rets = [rets[i] for i in keep_idx]
             need_pairs = [(remap[a], remap[b]) for a, b in need_pairs if a in remap and b in remap]
+            inputs = {remap[i]: v for i, v in inputs.items() if i in remap}
     if refutation is not None:
         culprits = [kept[i] for i in refutation.culprits]
         # A short search for the longest linearizable prefix to show with the rule's reason.
@@ -361,7 +366,9 @@ def _check_part(
             f"{refutation.reason} [rule {refutation.rule}]", [], fired,
             time.perf_counter() - t0,
         )
-    out = _search(kept, rets, model, deadline, reductions, need_pairs, max_states, max_memory)
+    out = _search(
+        kept, rets, search_model, deadline, reductions, need_pairs, max_states, max_memory, inputs
+    )
     out.rules = fired
     out.seconds = time.perf_counter() - t0
     return out
@@ -376,8 +383,13 @@ def _search(
     need_pairs: Sequence[tuple[int, int]],
     max_states: int | None,
     max_memory: float,
+    replace: dict[int, Any] | None = None,
 ) -> _PartOutcome:
-    """Depth-first search over (linearized set, state) with Lowe's memo and budgets."""
+    """Depth-first search over (linearized set, state) with Lowe's memo and budgets.
+
+    ``replace`` maps indices of ``ops`` to the inputs the search steps ``model`` with instead of
+    theirs (rule K6); results always hold the original operations.
+    """
     step = model.step
     read_only = getattr(model, "is_read_only", None) if reductions else None
     order = sorted(range(len(ops)), key=lambda i: (ops[i].call, ret_times[i]))
@@ -386,7 +398,8 @@ def _search(
     n = len(kept)
     calls = [o.call for o in kept]
     rets = [float(ret_times[i]) for i in order]
-    inputs = [o.input for o in kept]
+    swap = {} if replace is None else replace
+    inputs = [swap.get(i, ops[i].input) for i in order]
     outs = [UNKNOWN if o.ret is None else o.output for o in kept]
     ro = [bool(read_only(inputs[i], outs[i])) if read_only is not None else False for i in range(n)]
     need = [0] * n

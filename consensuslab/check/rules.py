@@ -31,6 +31,11 @@ Each rule is one of three kinds, and each kind is sound for a stated reason:
 *refute*
     Return "not linearizable" at once, with the operations that contradict each other (a
     :class:`Refutation`). Sound when we prove no valid linearization exists.
+*hide*
+    Search a coarser model: replace the inputs of some operations and the model by a wrapper
+    such that *every sequence* of the operations is valid for the new part exactly when it is
+    valid for the old one. The verdict, and every linearization found, carry over unchanged,
+    while states that only differ in what no read can see merge in the memo.
 
 The rules run on one independent part (one key) of a built-in model, and only when their
 assumptions hold; otherwise they do nothing and the full search runs (see *Assumptions*). They
@@ -91,6 +96,21 @@ same base while ``G1`` saw more appends (within an epoch the value only grows); 
 or ``G`` read after a put ``b`` that returned before ``w`` was invoked (``w`` lies between ``b`` and
 ``G`` in every ``L``, so ``G`` would have seen it). Each is a contradiction of the proofs above.
 
+**K6 (hide a write nobody observed).** A *known* put or append whose value occurs in no known
+get output (as K1, but it must be placed) is searched as a *hidden* write: the search state
+becomes the single marker ``DIRTY`` after it, stays ``DIRTY`` through appends, and only a visible
+put restores a value; a get is illegal in ``DIRTY``. *Proof* (the same sequence ``L`` is valid in
+both): by induction along ``L``, the hidden model is in ``DIRTY`` exactly when, since the last put
+(or the start), a hidden write occurred (or the last put was hidden), and otherwise its state
+equals the real state. In the ``DIRTY`` case the real value contains a hidden value as a
+substring, which no known get output contains, so a get is illegal in both; otherwise the
+states are equal. Puts and appends are legal in both. So the orders of hidden writes between
+two reads, which give different strings but are invisible, become one search state. Hidden
+writes get one shared input, so hidden writes with nested intervals are also *twins* of each
+other (the search tries only the earliest pending one); all hidden writes have the same order
+edges (K4 gives them only ``G -> w`` edges, from reads that started from absent), so swapping
+them keeps the edges.
+
 Register (``RegisterModel`` / ``CASRegisterModel``: read, write, compare-and-set)
 ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^
 
@@ -136,9 +156,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consensuslab.check.history import UNKNOWN, Operation
-from consensuslab.check.models import CASRegisterModel, KVModel, RegisterModel
+from consensuslab.check.models import CASRegisterModel, KVInput, KVModel, Model, RegisterModel
 
-__all__ = ["Plan", "Refutation", "plan"]
+__all__ = ["Plan", "Refutation", "plan", "HidingKVModel", "HIDDEN", "DIRTY"]
 
 _INF = math.inf
 
@@ -183,6 +203,10 @@ class Plan:
         How often each rule fired (``"K1"``: operations dropped, ``"K3"``: deadlines...).
     skipped : str or None
         Why the rules did not apply (an assumption failed), if they did not.
+    model : Model or None
+        A model to search with instead of the part's (rule K6), if any.
+    inputs : dict of int to object
+        Replacement inputs for that model (rule K6: hidden writes).
     """
 
     drop: set[int] = field(default_factory=set)
@@ -191,10 +215,78 @@ class Plan:
     refuted: Refutation | None = None
     fired: dict[str, int] = field(default_factory=dict)
     skipped: str | None = None
+    model: Any = None
+    inputs: dict[int, Any] = field(default_factory=dict)
 
     def _count(self, rule: str, k: int = 1) -> None:
         if k:
             self.fired[rule] = self.fired.get(rule, 0) + k
+
+
+class _Marker:
+    """A named singleton (pickled by name, so it survives process pools)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __repr__(self) -> str:
+        return self._name
+
+    def __reduce__(self) -> str:
+        return self._name
+
+
+#: The value of a hidden write (rule K6).
+HIDDEN: Any = _Marker("HIDDEN")
+#: The state after a hidden write, until the next visible put (rule K6).
+DIRTY: Any = _Marker("DIRTY")
+
+
+class HidingKVModel(Model):
+    """The key-value model of rule K6: writes whose value is :data:`HIDDEN` lead to :data:`DIRTY`.
+
+    Parameters
+    ----------
+    base : KVModel
+        The model it refines; visible operations step exactly as there.
+
+    Examples
+    --------
+    >>> m = HidingKVModel(KVModel())
+    >>> m.step("a;", KVInput("append", "k", HIDDEN), None)
+    (True, DIRTY)
+    >>> m.step(DIRTY, KVInput("get", "k"), "a;")
+    (False, DIRTY)
+    >>> m.step(DIRTY, KVInput("put", "k", "b;"), None)
+    (True, 'b;')
+    """
+
+    name = "kv"
+
+    def __init__(self, base: KVModel) -> None:
+        self.base = base
+
+    def init(self) -> Any:
+        return self.base.init()
+
+    def step(self, state: Any, input: Any, output: Any) -> tuple[bool, Any]:
+        op = input[0]
+        if op == "get":
+            if state is DIRTY:
+                return False, state
+            return self.base.step(state, input, output)
+        if input[2] is HIDDEN or (state is DIRTY and op == "append"):
+            return True, DIRTY
+        return self.base.step(state, input, output)
+
+    def is_read_only(self, input: Any, output: Any) -> bool:
+        return bool(input[0] == "get")
+
+    def describe(self, input: Any, output: Any) -> str:
+        return self.base.describe(input, output)
+
+    def __repr__(self) -> str:
+        return f"HidingKVModel({self.base!r})"
 
 
 class _Timeout(Exception):
@@ -285,10 +377,18 @@ def _kv_rules(ops: Sequence[Operation], model: KVModel, out: Plan, deadline: flo
         def seen(value: str) -> bool:
             return value in joined
 
+    hidden = []
     for i in writes:
-        if ops[i].ret is None and not seen(ops[i].input[2]):
-            out.drop.add(i)
+        if not seen(ops[i].input[2]):
+            if ops[i].ret is None:
+                out.drop.add(i)
+            else:
+                hidden.append(i)
     out._count("K1", len(out.drop))
+    if hidden:  # K6: known writes nobody observed
+        out.model = HidingKVModel(model)
+        out.inputs = {i: KVInput(ops[i].input[0], ops[i].input[1], HIDDEN) for i in hidden}
+        out._count("K6", len(hidden))
 
     live = [i for i in writes if i not in out.drop]
     if any(ops[i].input[0] == "append" and ops[i].input[2] == "" for i in live):

@@ -440,7 +440,7 @@ def test_timeout_is_honoured_promptly():
     res = check_linearizable(_stuck_history(22), "register", timeout=0.3)
     took = _time.perf_counter() - t
     assert res.ok is None and "timeout" in res.reason
-    assert 0.3 <= took < 0.3 + 0.15  # generous for a loaded CI machine; the benchmark is tighter
+    assert 0.27 <= took < 0.3 + 0.15  # generous for a loaded CI machine; the benchmark is tighter
 
 
 def test_state_budget_gives_undecided_with_progress_and_hotspots():

@@ -202,7 +202,7 @@ def _fired(h, model):
     return rules
 
 
-KV_RULES = {"K1", "K2", "K3", "K4", "K5a", "K5b", "K5c", "K5d", "K5e"}
+KV_RULES = {"K1", "K2", "K3", "K4", "K5a", "K5b", "K5c", "K5d", "K5e", "K6"}
 REGISTER_RULES = {"R1", "R2", "R3"}
 COVER = settings(max_examples=1000, database=None, derandomize=True, deadline=None,
                  suppress_health_check=list(HealthCheck))
@@ -280,6 +280,25 @@ def test_k5e_refutes_a_stale_read():
     h = [op(0, 0, 1, K("put", "x", "a;")), op(1, 2, 3, K("put", "x", "b;")), op(2, 4, 5, K("get", "x"), "a;")]
     res = check_linearizable(h, "kv")
     assert res.ok is False and "stale read" in res.reason and h[2] in res.unplaceable
+
+
+def test_k6_hides_known_writes_nobody_read():
+    # Eight concurrent appends, overwritten by a put before anyone reads: their 8! orders give
+    # distinct strings, but no read can tell them apart, so the search sees one state.
+    apps = [op(k, 0, 10, K("append", "x", f"{k};")) for k in range(8)]
+    h = apps + [op(8, 11, 12, K("put", "x", "p;")), op(9, 13, 14, K("get", "x"), "p;")]
+    p = plan(h, KVModel())
+    assert set(p.inputs) == set(range(8)) and p.fired["K6"] == 8
+    assert check_linearizable(h, "kv").ok is check_linearizable(h, "kv", rules=False).ok is True
+    # A contradiction no other rule sees (the duplicated "d;" makes the read's decomposition
+    # ambiguous): the search must try every order of the eight appends before giving up, unless
+    # they are hidden.
+    dup = [op(10, 13, 14, K("append", "x", "d;")), op(11, 13, 14, K("append", "x", "d;"))]
+    bad = h[:9] + dup + [op(12, 15, 16, K("get", "x"), "p;d;d;d;")]
+    on = check_linearizable(bad, "kv")
+    off = check_linearizable(bad, "kv", rules=False)
+    assert on.ok is off.ok is False and on.reason is None  # refuted by the search
+    assert on.states < 50 and off.states > 10_000
 
 
 def test_duplicate_tokens_fall_back_to_the_search():

@@ -9,8 +9,10 @@ about 7 operations.
 ``oracle_dfs`` enumerates the same sequences depth first, extending a prefix only while it
 respects real time and replays legally (a prefix that fails cannot be extended into a valid
 sequence), and accepts when every known operation is placed (the unknown ones not placed never
-took effect). No memo, no rules, no eager reads, no twins: exhaustive, just not wasteful. It
-returns ``None`` when it would visit more than ``limit`` prefixes.
+took effect). No rules, no eager reads, no twins: exhaustive, just not wasteful; with
+``memo=True`` it does not re-extend a (placed set, states) pair it has extended before (the
+extensions depend on nothing else). It returns ``None`` when it would visit more than ``limit``
+prefixes.
 """
 
 from __future__ import annotations
@@ -55,7 +57,9 @@ def oracle_permutations(history, model) -> bool:
     return False
 
 
-def oracle_dfs(history, model, limit: int | None = 2_000_000) -> bool | None:
+def oracle_dfs(history, model, limit: int | None = 2_000_000, memo: bool = False) -> bool | None:
+    """``memo=True`` skips a (placed set, states) pair seen before (its extensions were all
+    tried): the same answer, computed once per pair."""
     ops = list(history)
     n = len(ops)
     known = frozenset(i for i in range(n) if ops[i].ret is not None)
@@ -63,6 +67,7 @@ def oracle_dfs(history, model, limit: int | None = 2_000_000) -> bool | None:
         frozenset(a for a in known if ops[a].ret < ops[b].call) for b in range(n)
     ]  # known operations that must precede b
     visited = [0]
+    seen: set = set()
 
     class _Limit(Exception):
         pass
@@ -70,6 +75,11 @@ def oracle_dfs(history, model, limit: int | None = 2_000_000) -> bool | None:
     def rec(placed: frozenset, states: dict) -> bool:
         if known <= placed:
             return True
+        if memo:
+            key = (placed, tuple(sorted(states.items(), key=repr)))
+            if key in seen:
+                return False
+            seen.add(key)
         visited[0] += 1
         if limit is not None and visited[0] > limit:
             raise _Limit

@@ -140,4 +140,6 @@ def test_plain_search_without_reductions_matches_oracle(h):
 @given(history(kv_op(), KVModel(), max_ops=6))
 def test_dfs_oracle_matches_the_permutation_oracle(h):
     # the faster oracle used on larger histories is itself checked against the definition
-    assert oracle_dfs(h, KVModel()) is oracle_permutations(h, KVModel())
+    truth = oracle_permutations(h, KVModel())
+    assert oracle_dfs(h, KVModel()) is truth
+    assert oracle_dfs(h, KVModel(), memo=True) is truth

@@ -234,6 +234,7 @@ def fault_history(
     mix: tuple[float, float, float] = (0.5, 0.0, 0.5),
     key: str = "k",
     warmup: float = 0.0,
+    **options: Any,
 ) -> list[Operation]:
     """A history of ``ops`` operations on one key from a cluster under a nemesis (issue 19).
 
@@ -267,6 +268,9 @@ def fault_history(
     warmup : float
         Quiet ms before the workload and the nemesis start (0: operations begin while the
         cluster has no leader yet, so the first ones time out).
+    **options
+        Protocol options for the cluster (e.g. ``q1=2, q2=2, unsafe=True`` for a Multi-Paxos
+        whose quorums need not intersect).
 
     Returns
     -------
@@ -289,7 +293,7 @@ def fault_history(
         raise ValueError(f"`mix` must be three probabilities summing to 1; got {tuple(mix)}.")
     cluster = Cluster(
         protocol, n=n, seed=seed, clients=clients, loss=loss, client_timeout=client_timeout,
-        op_timeout=op_timeout, latency=latency,
+        op_timeout=op_timeout, latency=latency, **options,
     )
     warmup = check_float("warmup", warmup, 0.0)
     if warmup:

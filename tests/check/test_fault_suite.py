@@ -124,3 +124,16 @@ def test_fault_history_is_deterministic_and_validates():
         fault_history(ops=0)
     with pytest.raises(ValueError, match="`mix`"):
         fault_history(mix=(0.5, 0.5, 0.5))
+
+
+@pytest.mark.parametrize("seed", [5, 6, 9])
+def test_unsafe_multipaxos_histories_are_refuted_with_a_reason(seed):
+    # q1 = q2 = 2 of 5 (non-intersecting quorums, unsafe=True): two leaders can both commit, and
+    # the clients see it. The rules refute these histories at once; the plain search agrees.
+    h = fault_history("multipaxos", clients=5, ops=80, seed=seed, loss=0.1, client_timeout=100,
+                      op_timeout=400, q1=2, q2=2, unsafe=True, warmup=600, mix=(0.4, 0.2, 0.4))
+    res = check_linearizable(h, "kv", timeout=30)
+    off = check_linearizable(h, "kv", timeout=30, rules=False)
+    assert res.ok is off.ok is False
+    assert res.reason and res.unplaceable and res.failing_time is not None
+    assert res.failure_context(max_ops=14)

@@ -235,8 +235,8 @@ class LinearizabilityResult:
         stuck = ", ".join(f"client {op.client}: {label(op)}" for op in self.unplaceable)
         if self.reason:
             return (
-                f"not linearizable{where}: {self.reason} (a linearizable prefix of "
-                f"{len(self.prefix)} operation(s) was found; [{stuck}] cannot follow it)"
+                f"not linearizable{where}: {self.reason} (the longest linearizable prefix "
+                f"found has {len(self.prefix)} operation(s); [{stuck}] cannot all follow it)"
             )
         return (
             f"not linearizable{where}: after a linearizable prefix of {len(self.prefix)} "
@@ -526,9 +526,11 @@ def _search(
                 break
             _, mask, state, p, alts = stack.pop()
     except _Budget as exc:
+        frames = best[0] if best_depth > len(stack) else [f[0] for f in stack]
+        placed = sum(1 for i in frames if rets[i] < _INF)
         return stopped(
             f"{exc} after {len(visited)} states; the longest linearizable prefix found has "
-            f"{max(best_depth, len(stack))} of {m} required operation(s)"
+            f"{len(frames)} operation(s) and places {placed} of the {m} that must take effect"
         )
     except HistoryError:
         raise

@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 :func:`plot_history` draws a history as a timeline: one row per client, one bar per operation
 from its call to its return (an operation with an unknown outcome is a dashed bar running to the
-right edge). Given a :class:`~consensuslab.check.LinearizabilityResult` it also draws the
+right edge, thinner and underneath the bars it may overlap). Given a :class:`~consensuslab.check.LinearizabilityResult` it also draws the
 linearization (or, for a failing history, the longest linearizable prefix) as dots at the
 earliest valid linearization instants joined in order, paints the operations that cannot be
 placed in red and marks the failing instant with a vertical line; when a pruning rule refuted
@@ -91,10 +91,11 @@ def plot_history(
             [rec.call, end],
             [y, y],
             color=color,
-            lw=6,
+            lw=3 if rec.unknown else 6,  # thinner and underneath: it may run under later bars
             alpha=0.45 if rec.unknown else 0.85,
             ls=(0, (2, 1)) if rec.unknown else "-",
             solid_capstyle="butt",
+            zorder=1 if rec.unknown else 2,
         )
         ax.plot([rec.call, rec.call], [y - 0.15, y + 0.15], color=color, lw=1)
         if not rec.unknown:

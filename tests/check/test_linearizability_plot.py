@@ -43,7 +43,7 @@ def test_plot_check_times():
 
 
 def _unknown_bars(ax):
-    return [ln for ln in ax.lines if ln.get_linewidth() == 6 and ln.get_linestyle() != "-"]
+    return [ln for ln in ax.lines if ln.get_linewidth() == 3 and ln.get_linestyle() != "-"]
 
 
 def test_unknown_outcome_runs_dashed_to_the_right_edge():

@@ -322,7 +322,7 @@ def plan(ops: Sequence[Operation], model: Any, deadline: float = _INF) -> Plan:
     ...      Operation(2, 5, 6, K("get", "k"), "b;")]
     >>> p = plan(h, KVModel())
     >>> p.drop, p.deadline
-    ({0}, {1: 6})
+    ({0}, {1: 6.0})
     """
     out = Plan()
     kind = type(model)
@@ -587,14 +587,14 @@ def _kv_contradictions(
     # K5e: stale reads.
     done = sorted((w for w in live if ops[w].ret is not None), key=lambda w: _ret(ops[w]))
     for g, (base, seq) in unique.items():
-        members = set(seq)
+        visible = set(seq)
         if base is not None:
-            members.add(base)
+            visible.add(base)
         floor = -_INF if base is None else _ret(ops[base])
         for w in done:
             if _ret(ops[w]) >= ops[g].call:
                 break
-            if w not in members and ops[w].call > floor:
+            if w not in visible and ops[w].call > floor:
                 why = ("read from the absent value" if base is None else
                        f"read after {_d(model, ops[base])}, which returned before it was invoked,")
                 _refute(out, [g, w], _ret(ops[g]), "K5e",

@@ -459,13 +459,17 @@ def _kv_rules(ops: Sequence[Operation], model: KVModel, out: Plan, deadline: flo
     _tick(deadline)
 
     # K4: order edges.
+    # An edge ``g -> w`` only matters while ``w`` could be invoked before ``g`` returned (otherwise
+    # real time already orders them), so only those are kept: their number is bounded by the
+    # concurrency, not by the square of the history.
     edges: set[tuple[int, int]] = set()
     for g, (base, seq) in unique.items():
         chain = ([base] if base is not None else []) + seq
         edges.update(zip(chain, chain[1:], strict=False))
         if base is None:
             members = set(seq)
-            edges.update((g, w) for w in live if w not in members)
+            rg = _ret(ops[g])
+            edges.update((g, w) for w in live if w not in members and ops[w].call <= rg)
     by_call = sorted((g for g in unique if unique[g][0] is not None), key=lambda g: ops[g].call)
     by_ret = sorted((g for g in unique if unique[g][0] is not None), key=lambda g: _ret(ops[g]))
     for g2 in by_call:
@@ -474,7 +478,7 @@ def _kv_rules(ops: Sequence[Operation], model: KVModel, out: Plan, deadline: flo
         for g1 in by_ret:
             if _ret(ops[g1]) >= ops[g2].call:
                 break
-            if unique[g1][0] != b2:
+            if unique[g1][0] != b2 and ops[b2].call <= _ret(ops[g1]):
                 edges.add((g1, b2))
         _tick(deadline)
     out.before = sorted(edges)

@@ -104,16 +104,19 @@ def porcupine_part(repeats: int, cap: float) -> tuple[dict, list[tuple[list[Oper
     kv = {n: load_porcupine_kv(reference_file(n)) for n in sorted(expected) if n.startswith("kv/")}
     load_s = time.perf_counter() - t0
     wrong = 0
-    totals = []
+    totals, cpus = [], []
     for _ in range(repeats):
         total = 0.0
+        cpu = time.process_time()
         for name, h in etcd.items():
             t = time.perf_counter()
             res = check_linearizable(h, "cas-register")
             total += time.perf_counter() - t
             wrong += res.ok is not expected[name]
         totals.append(total)
+        cpus.append(time.process_time() - cpu)
     etcd_s = min(totals)
+    etcd_cpu = min(cpus)  # CPU time: what the machine's other users cannot inflate
     kv_s: dict[str, float] = {}
     for name, h in kv.items():
         s, res = _best(lambda h=h: check_linearizable(h, "kv"), repeats)
@@ -132,6 +135,7 @@ def porcupine_part(repeats: int, cap: float) -> tuple[dict, list[tuple[list[Oper
     print(f"{'workload':40s} {'seconds':>10s}  target")
     print(f"{'load 108 files':40s} {load_s:10.3f}")
     print(f"{'etcd x102 (ours, best of %d)' % repeats:40s} {etcd_s:10.3f}  < 1 s   (Porcupine/Go ~{PORCUPINE_ETCD_S} s)")
+    print(f"{'etcd x102 CPU time':40s} {etcd_cpu:10.3f}")
     for name, s in kv_s.items():
         print(f"{name:40s} {s:10.3f}  {'< 5 s' if 'c50' in name else ''}")
     print(f"{'etcd x102 without reductions':40s} {base_total:10.3f}  "
@@ -140,6 +144,7 @@ def porcupine_part(repeats: int, cap: float) -> tuple[dict, list[tuple[list[Oper
     c50 = max(kv_s["kv/c50-ok.txt"], kv_s["kv/c50-bad.txt"])
     out = {
         "etcd_102_total_s": round(etcd_s, 4),
+        "etcd_102_cpu_s": round(etcd_cpu, 4),
         "etcd_ratio_vs_porcupine_stated": round(etcd_s / PORCUPINE_ETCD_S, 3),
         "etcd_target_met": etcd_s < 1.0,
         "kv_c50_max_s": round(c50, 4),

@@ -45,9 +45,9 @@ The check, part by part:
 4. **Bounded resources.** The search stops with ``ok=None`` (undecided) when the ``timeout``
    passes, or when the memo holds ``max_states`` nodes or an estimated ``max_memory`` bytes
    (512 MiB by default, so no call can exhaust the machine: the estimate counts each memo
-   entry's mask, state and set slot). The clock is read every 256 model steps, no loop
+   entry's mask, state and set slot). The budgets are checked every 256 model steps, no loop
    between two readings is longer than the number of operations, and the search stops early
-   enough to free its memo (about half a microsecond per entry) by the deadline, so a timeout
+   enough to free its memo (a quarter of a microsecond per entry) by the deadline, so a timeout
    is honoured within a few milliseconds.
 5. **Answers that help.** A part that is not linearizable reports the longest linearizable
    prefix found, the operations that could not be placed after it, the instant by which one of
@@ -104,7 +104,7 @@ _ENTRY_BYTES = 120  # per memo entry besides its mask and state: the key tuple a
 _PREFIX_STATES = 2_000  # search budget for the prefix shown with a rule's refutation
 _PREFIX_SECONDS = 0.02
 _HOTSPOTS = 8
-_FREE_S = 0.5e-6  # seconds to free one memo entry when the search returns (measured)
+_FREE_S = 0.25e-6  # seconds to free one memo entry when the search returns (measured: 0.1-0.35)
 
 
 @dataclass(frozen=True)
@@ -439,13 +439,12 @@ def _search(
     pushes = [0] * n
     steps = 0
     next_check = _CHECK_EVERY
-    memory = 0.0
     limit_states = _INF if max_states is None else max_states
     getsize = sys.getsizeof
-    current = -1
+    current = -1  # the operation being stepped in the main loop (for error messages)
 
     def node_alternatives(mask: int, state: Any, p: int) -> int:
-        nonlocal steps, current
+        nonlocal steps
         cand = lowmask[p] & ~mask
         alts = 0
         c = cand
@@ -460,7 +459,6 @@ def _search(
                 continue  # a required predecessor (a rule's order) is not placed yet
             if ro[i]:
                 steps += 1
-                current = i
                 if step(state, inputs[i], outs[i])[0]:
                     return low  # eager read: the only move worth trying
                 continue
@@ -496,7 +494,6 @@ def _search(
                 if key in visited:
                     continue
                 visited.add(key)
-                memory += _ENTRY_BYTES + getsize(new_mask) + getsize(new_state)
                 pushes[i] += 1
                 stack.append((i, mask, state, p, alts))
                 mask, state = new_mask, new_state
@@ -504,13 +501,16 @@ def _search(
                 break
             if steps >= next_check:
                 next_check = steps + _CHECK_EVERY
-                # leave time to free the memo (about half a microsecond per entry) by the deadline
-                if time.perf_counter() + len(visited) * _FREE_S > deadline:
+                size = len(visited)
+                # leave time to free the memo by the deadline
+                if time.perf_counter() + size * _FREE_S > deadline:
                     raise _Budget("the timeout passed")
-            if len(visited) >= limit_states:
-                raise _Budget(f"the state budget (max_states={max_states}) ran out")
-            if memory > max_memory:
-                raise _Budget(f"the memory budget (max_memory={max_memory / 2**20:.0f} MiB) ran out")
+                if size >= limit_states:
+                    raise _Budget(f"the state budget (max_states={max_states}) ran out")
+                # every entry costs about as much as the current one (states grow with depth,
+                # and the current node is among the deepest: an overestimate)
+                if size * (_ENTRY_BYTES + getsize(mask) + getsize(state)) > max_memory:
+                    raise _Budget(f"the memory budget (max_memory={max_memory / 2**20:.0f} MiB) ran out")
             if moved:
                 while p < m and (mask >> ret_order[p]) & 1:
                     p += 1
@@ -536,6 +536,13 @@ def _search(
         raise
     except Exception as exc:
         op = kept[current] if 0 <= current < n else None
+        for j in range(n):  # find the operation the model cannot step in this state
+            if (lowmask[p] >> j) & 1 and not (mask >> j) & 1:
+                try:
+                    step(state, inputs[j], outs[j])
+                except Exception:
+                    op = kept[j]
+                    break
         raise HistoryError(
             f"the model {model!r} failed on {op!r} in state {state!r}: {type(exc).__name__}: {exc}"
         ) from exc
@@ -618,7 +625,8 @@ def check_linearizable(
         Give up after this many seconds and return ``ok=None`` (honoured within a few
         milliseconds: the clock is read every 256 model steps).
     max_states : int, optional
-        Give up (``ok=None``) when one part's search has visited this many states.
+        Give up (``ok=None``) when one part's search has visited this many states (checked
+        every 256 model steps, so it may visit up to 256 more).
     max_memory : float
         Give up (``ok=None``) when one part's memo is estimated to hold this many bytes
         (default :data:`DEFAULT_MAX_MEMORY`, 512 MiB). ``math.inf`` removes the bound.

@@ -446,7 +446,7 @@ def test_timeout_is_honoured_promptly():
 def test_state_budget_gives_undecided_with_progress_and_hotspots():
     res = check_linearizable(_stuck_history(22), "register", max_states=5_000)
     assert res.ok is None and "max_states=5000" in res.reason
-    assert 5_000 <= res.states < 5_100
+    assert 5_000 <= res.states <= 5_000 + 256  # checked every 256 model steps
     assert res.prefix and res.hotspots and all(n > 0 for _, n in res.hotspots)
     assert {op.input.op for op, _ in res.hotspots} == {"write"}  # the writes made it large
     text = res.explain()

@@ -258,7 +258,7 @@ def test_k2_refutes_a_value_no_write_produces():
     res = check_linearizable(h, "kv")
     assert res.ok is False and "[rule K2]" in res.reason
     assert res.unplaceable == [h[-1]] and res.failing_time == 3
-    assert res.states <= 2_000  # only the short search for the prefix to show
+    assert res.states <= 2_000 + 256  # only the short search for the prefix to show
     assert len(res.prefix) == 20  # the first descent placed every put
 
 

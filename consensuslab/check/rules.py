@@ -9,7 +9,7 @@ every placement of a write gives a new model state that Lowe's memo cannot merge
 histories of a replicated store are full of them. The rules below read the *values* of the
 history to cut that search down, without changing any verdict.
 
-Each rule is one of three kinds, and each kind is sound for a stated reason:
+Each rule is one of five kinds, and each kind is sound for a stated reason:
 
 *drop*
     Remove an unknown-outcome operation. Sound when we prove: if the history has a valid
@@ -25,9 +25,10 @@ Each rule is one of three kinds, and each kind is sound for a stated reason:
 *order*
     Add a precedence ``a -> b``: ``b`` may be linearized only after ``a``. Sound when ``a``
     precedes ``b`` in *every* valid linearization: the search then skips only orders that no
-    valid linearization has. Edges only ever point *into writes* (never into a read), so the
-    search's eager-read reduction (a legal read is placed at once) stays valid: moving a read
-    earlier cannot break an edge.
+    valid linearization has. For the same reason the search's other reductions (eager reads,
+    twins), which only ever trade one valid linearization for another, keep working: whatever
+    valid linearization they lead to satisfies every edge. (Edges also only point into writes,
+    never into a read, so placing a read early cannot even wait on one.)
 *refute*
     Return "not linearizable" at once, with the operations that contradict each other (a
     :class:`Refutation`). Sound when we prove no valid linearization exists.
@@ -39,8 +40,10 @@ Each rule is one of three kinds, and each kind is sound for a stated reason:
 
 The rules run on one independent part (one key) of a built-in model, and only when their
 assumptions hold; otherwise they do nothing and the full search runs (see *Assumptions*). They
-are applied in sequence; each step turns the part into one with exactly the same valid
-linearizations (up to dropped operations) or refutes it, so later rules may rely on earlier ones.
+are applied in sequence, each on the part the previous ones left: drops first, then deadlines,
+refutations and orders, which are proven for every valid linearization of the part after the
+drops (a deadline only removes linearizations, so an order that held in all of them still
+does), and hiding keeps the valid sequences exactly. So every step keeps the verdict.
 
 Notation: ``c(o)`` and ``r(o)`` are the call and return of ``o`` (``r = inf`` if unknown); ``L`` is
 a valid linearization: a sequence of the known operations and some unknown ones, in which ``a``

@@ -42,6 +42,18 @@ def test_the_issue_example_is_decided_linearizable():
     assert res.partitions[0].rules.get("K1", 0) > 0  # unknown appends nobody read were dropped
 
 
+def test_the_issue_configuration_with_five_clients_needs_the_rules():
+    # the same configuration with 5 clients: 20 of 30 outcomes unknown; the search without the
+    # rules visits hundreds of thousands of states, with them a handful
+    h = fault_history("raft", n=5, seed=0, clients=5, ops=30, loss=0.3, client_timeout=100,
+                      op_timeout=400, latency=(1, 40), nemesis_duration=4000,
+                      nemesis_interval=(50, 300))
+    res = check_linearizable(h, "kv", timeout=240)
+    assert res.ok is True and res.states < 100 and res.seconds < GENEROUS_S
+    off = check_linearizable(h, "kv", max_states=20_000, rules=False)
+    assert off.ok is None and off.hotspots  # undecided within 20,000 states, and says where
+
+
 @pytest.mark.parametrize("name", sorted(synthetic_cases()))
 def test_the_issue_synthetic_cases_are_decided_without_search(name):
     history, model, expected = synthetic_cases()[name]

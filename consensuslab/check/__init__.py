@@ -2,10 +2,21 @@
 
 ``check_linearizable(history, model)`` decides whether a client history of
 :class:`Operation` s is linearizable against a sequential model (``"kv"``, ``"register"``,
-``"cas-register"`` or a :class:`Model`); the loaders read Jepsen-style histories.
+``"cas-register"`` or a :class:`Model`), after the sound pruning rules of
+:mod:`consensuslab.check.rules`, within a time, state and memory budget; the loaders read
+Jepsen-style histories (strictly: :class:`HistoryFormatError` names the file and line).
+
+Modules, bottom up: ``history`` (Operation, UNKNOWN), ``models``, ``rules``,
+``linearizability``, ``jepsen``; ``safety`` stands apart.
 """
 
-from consensuslab.check.jepsen import from_events, load_jepsen_etcd, load_porcupine_kv
+from consensuslab.check.history import HistoryError
+from consensuslab.check.jepsen import (
+    HistoryFormatError,
+    from_events,
+    load_jepsen_etcd,
+    load_porcupine_kv,
+)
 from consensuslab.check.linearizability import (
     LinearizabilityResult,
     Operation,
@@ -47,4 +58,6 @@ __all__ = [
     "from_events",
     "load_jepsen_etcd",
     "load_porcupine_kv",
+    "HistoryFormatError",
+    "HistoryError",
 ]

@@ -21,7 +21,10 @@ described by a **model**: a deterministic state machine with
 ``is_read_only(input, output) -> bool``
     ``True`` if the operation can never change the state (a read, a failed compare-and-set).
     The checker linearizes such an operation eagerly as soon as it is legal and drops it when its
-    outcome is unknown (it constrains nothing), which prunes the search without changing verdicts.
+    outcome is unknown (it constrains nothing), which prunes the search without changing verdicts;
+``validate(input, output) -> None``
+    raise ``TypeError``/``ValueError`` naming the expected input form if the operation cannot be
+    stepped (the checker calls it on every operation before searching and names the operation).
 
 The models here follow those conventions exactly; subclass :class:`Model` for a new one.
 
@@ -64,10 +67,9 @@ FORTE 2015.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
-if TYPE_CHECKING:  # pragma: no cover
-    from consensuslab.check.linearizability import Operation
+from consensuslab.check.history import UNKNOWN, Operation
 
 __all__ = [
     "UNKNOWN",
@@ -80,27 +82,6 @@ __all__ = [
     "NondeterministicModel",
     "get_model",
 ]
-
-
-class _Unknown:
-    """Type of the :data:`UNKNOWN` sentinel (the output of an operation with unknown outcome)."""
-
-    _instance: _Unknown | None = None
-
-    def __new__(cls) -> _Unknown:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "UNKNOWN"
-
-    def __reduce__(self) -> str:
-        return "UNKNOWN"
-
-
-#: The output passed to :meth:`Model.step` for an operation whose outcome is unknown.
-UNKNOWN: Any = _Unknown()
 
 
 class RegisterInput(NamedTuple):
@@ -160,6 +141,13 @@ class Model:
         """``True`` if the operation never changes the state wherever it is legal."""
         return False
 
+    def validate(self, input: Any, output: Any) -> None:
+        """Raise ``TypeError``/``ValueError`` saying which input form is expected, if ``input``
+        (with ``output``, :data:`UNKNOWN` for an unknown outcome) is not one this model can
+        step. The checker calls it on every operation first and names the operation in the
+        error; the default accepts everything."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -216,6 +204,21 @@ class RegisterModel(Model):
         raise ValueError(
             f"`input.op` must be one of {sorted(self._ops)} for the {self.name} model; got {op!r}."
         )
+
+    def validate(self, input: Any, output: Any) -> None:
+        forms = {"read": 'RegisterInput("read")', "write": 'RegisterInput("write", value)',
+                 "cas": 'RegisterInput("cas", value, expected)'}
+        allowed = " or ".join(forms[o] for o in ("read", "write", "cas") if o in self._ops)
+        if not isinstance(input, tuple) or not input:
+            raise TypeError(f"`input` must be {allowed} for the {self.name} model; got {input!r}.")
+        op = input[0]
+        if op not in self._ops:
+            raise ValueError(
+                f"`input.op` must be one of {sorted(self._ops)} for the {self.name} model; got {op!r}."
+            )
+        need = {"read": 1, "write": 2, "cas": 3}[op]
+        if len(input) < need:
+            raise ValueError(f"a {op} needs the input {forms[op]}; got {input!r}.")
 
     def describe(self, input: Any, output: Any) -> str:
         op = input[0]
@@ -291,8 +294,29 @@ class KVModel(Model):
         if op == "append":
             if state is None:
                 return True, input[2]
-            return True, state + input[2]
+            try:
+                return True, state + input[2]
+            except TypeError:
+                raise TypeError(
+                    f"append({input[1]!r}, {input[2]!r}) concatenates the appended value to the "
+                    f"key's value, so both must be strings (or support +); the value is {state!r} "
+                    f"({type(state).__name__}) and the appended one {type(input[2]).__name__}."
+                ) from None
         raise ValueError(f"`input.op` must be one of ['append', 'get', 'put']; got {op!r}.")
+
+    def validate(self, input: Any, output: Any) -> None:
+        form = 'KVInput("get", key) or KVInput("put" | "append", key, value)'
+        if not isinstance(input, tuple) or not input:
+            raise TypeError(f"`input` must be {form}; got {input!r}.")
+        op = input[0]
+        if op not in ("get", "put", "append"):
+            raise ValueError(f"`input.op` must be one of ['append', 'get', 'put']; got {op!r}.")
+        if len(input) < (2 if op == "get" else 3):
+            raise ValueError(f"a {op} needs the input {form}; got {input!r}.")
+        try:
+            hash(input[1])
+        except TypeError:
+            raise TypeError(f"`input.key` must be hashable; got {input[1]!r}.") from None
 
     def partition(self, history: Sequence[Operation]) -> list[list[Operation]]:
         parts: dict[Any, list[Operation]] = {}

@@ -10,13 +10,23 @@ linearizable). :func:`reference_verdicts` checks every one with
 the size and the check time; the ``linearizability-porcupine`` experiment reports the counts,
 which ``data/reference/linearizability.csv`` holds as published by Porcupine's test suite.
 
-The files are read from ``../shared/reference/porcupine`` next to the repository (they are not
-copied into it); when that folder is absent the table is empty.
+The files ship with the repository in ``data/jepsen/`` (gzip-compressed, with Porcupine's MIT
+licence and provenance in its ``README.md``) and are read from there only
+(:func:`~consensuslab.check.jepsen.porcupine_dir`); given a ``root`` without them (e.g. a wheel
+install, which carries no ``data/``) the table is empty.
 
 :func:`kv_workload` drives a :class:`~consensuslab.cluster.Cluster` with concurrent clients
 (random ``get``/``put``/``append`` on a few keys, unique values) while applying a fault
 schedule, and returns the recorded history for the checker (notebook 08 runs it on Raft under
 partitions and on a weak-quorum VeSTA configuration).
+
+:func:`fault_history` is the workload of issue 19: a fixed number of operations (appends with
+unique tokens and gets, optionally puts) on one key, from concurrent clients with tight
+timeouts, on a lossy cluster under a random nemesis (crashes, partitions, loss bursts), so that
+many operations end with an unknown outcome. :func:`fault_suite` is the grid the issue asks the
+checker to decide (Raft and Multi-Paxos; 3, 5 and 10 clients; loss 0-0.3; 10-200 operations)
+and :func:`check_fault_suite` checks every history of it and tabulates verdict, time and
+search size. :func:`synthetic_cases` are the issue's two hand-made cases that used to time out.
 """
 
 from __future__ import annotations
@@ -26,7 +36,6 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,11 +43,27 @@ import pandas as pd
 
 from consensuslab._validate import check_float, check_int, check_range_pair
 
-from consensuslab.check import check_linearizable, load_jepsen_etcd, load_porcupine_kv
-from consensuslab.check.jepsen import porcupine_dir
+from consensuslab.check import (
+    KVInput,
+    Operation,
+    RegisterInput,
+    check_linearizable,
+    load_jepsen_etcd,
+    load_porcupine_kv,
+)
+from consensuslab.check.jepsen import porcupine_dir, reference_file
 from consensuslab.experiments.registry import Result, experiment
 
-__all__ = ["reference_verdicts", "REFERENCE_COLUMNS", "kv_workload"]
+__all__ = [
+    "reference_verdicts",
+    "REFERENCE_COLUMNS",
+    "kv_workload",
+    "fault_history",
+    "fault_suite",
+    "check_fault_suite",
+    "FAULT_COLUMNS",
+    "synthetic_cases",
+]
 
 REFERENCE_COLUMNS = [
     "name", "kind", "n_ops", "n_unknown", "expected", "ok", "correct", "seconds", "states",
@@ -47,7 +72,7 @@ REFERENCE_COLUMNS = [
 
 def _check_one(args: tuple[str, str]) -> dict[str, Any]:
     root, name = args
-    path = Path(root) / name
+    path = reference_file(name, root)
     kind = "etcd" if name.startswith("jepsen/") else "kv"
     history = load_jepsen_etcd(path) if kind == "etcd" else load_porcupine_kv(path)
     t0 = time.perf_counter()
@@ -73,7 +98,7 @@ def reference_verdicts(
     Parameters
     ----------
     root : path-like, optional
-        The ``porcupine`` folder (default ``<repository>/../shared/reference/porcupine``).
+        The folder of the reference histories (default: the repository's ``data/jepsen``).
     executor : concurrent.futures.Executor, optional
         Check the histories in parallel (the times then include scheduling noise).
 
@@ -81,7 +106,8 @@ def reference_verdicts(
     -------
     pandas.DataFrame
         One row per history with columns ``name, kind, n_ops, n_unknown, expected, ok,
-        correct, seconds, states``; empty (same columns) when the folder is absent.
+        correct, seconds, states``; empty (same columns) when ``root`` holds no
+        ``expected.json``.
     """
     folder = porcupine_dir(root)
     expected_file = folder / "expected.json"
@@ -190,6 +216,218 @@ def kv_workload(
     if settle:
         cluster.run_until(lambda: all(op is None or op.done for op in pending), timeout=settle)
     return cluster.history
+
+
+def fault_history(
+    protocol: str = "raft",
+    *,
+    n: int = 5,
+    clients: int = 3,
+    ops: int = 30,
+    seed: int = 0,
+    loss: float = 0.3,
+    client_timeout: float = 100.0,
+    op_timeout: float = 400.0,
+    latency: tuple[float, float] = (1.0, 40.0),
+    nemesis_duration: float = 4000.0,
+    nemesis_interval: tuple[float, float] = (50.0, 300.0),
+    mix: tuple[float, float, float] = (0.5, 0.0, 0.5),
+    key: str = "k",
+    warmup: float = 0.0,
+    **options: Any,
+) -> list[Operation]:
+    """A history of ``ops`` operations on one key from a cluster under a nemesis (issue 19).
+
+    ``Cluster(protocol, n=n, seed=seed, clients=clients, loss=loss,
+    client_timeout=client_timeout, op_timeout=op_timeout, latency=latency)`` runs
+    ``nemesis(seed, duration=nemesis_duration, interval=nemesis_interval)`` from time 0 while
+    every client, as soon as its previous operation is answered or abandoned, submits the next:
+    a ``get``, a ``put`` or an ``append`` with probabilities ``mix`` (values are unique tokens
+    ``"<client>.<k>;"``), until ``ops`` operations have been submitted. The cluster then runs
+    until all are answered or abandoned (abandoned ones have an unknown outcome).
+
+    Parameters
+    ----------
+    protocol : {"raft", "multipaxos"} or another registered protocol
+    n, clients, ops, seed : int
+        Nodes, clients, operations (>= 1) and the root seed of the run.
+    loss : float
+        Message loss probability of the network.
+    client_timeout, op_timeout : float
+        Client resend and give-up timeouts (ms); tight values make unknown outcomes.
+    latency : (float, float)
+        Uniform one-way delay range (ms).
+    nemesis_duration : float
+        Length of the fault period (ms).
+    nemesis_interval : (float, float)
+        Range of the gap between two faults (ms).
+    mix : (float, float, float)
+        Probabilities of get, put, append.
+    key : str
+        The key every operation uses.
+    warmup : float
+        Quiet ms before the workload and the nemesis start (0: operations begin while the
+        cluster has no leader yet, so the first ones time out).
+    **options
+        Protocol options for the cluster (e.g. ``q1=2, q2=2, unsafe=True`` for a Multi-Paxos
+        whose quorums need not intersect).
+
+    Returns
+    -------
+    list of Operation
+        ``cluster.history`` (deterministic for the same arguments).
+
+    Examples
+    --------
+    >>> h = fault_history("raft", clients=3, ops=30, seed=0)
+    >>> len(h), sum(op.ret is None for op in h) > 0
+    (30, True)
+    """
+    from consensuslab.cluster import Cluster
+
+    ops = check_int("ops", ops, 1)
+    clients = check_int("clients", clients, 1)
+    seed = check_int("seed", seed, 0)
+    probs = np.asarray(mix, dtype=float)
+    if probs.shape != (3,) or np.any(probs < 0) or not np.isclose(probs.sum(), 1.0):
+        raise ValueError(f"`mix` must be three probabilities summing to 1; got {tuple(mix)}.")
+    cluster = Cluster(
+        protocol, n=n, seed=seed, clients=clients, loss=loss, client_timeout=client_timeout,
+        op_timeout=op_timeout, latency=latency, **options,
+    )
+    warmup = check_float("warmup", warmup, 0.0)
+    if warmup:
+        cluster.run_for(warmup)
+    cluster.nemesis(seed, duration=nemesis_duration, interval=nemesis_interval)
+    rng = np.random.default_rng(seed)
+    pending: list[Any] = [None] * clients
+    counter = [0] * clients
+    submitted = 0
+    kinds = ("get", "put", "append")
+    while submitted < ops:
+        for c in range(clients):
+            if submitted >= ops:
+                break
+            if pending[c] is None or pending[c].done:
+                counter[c] += 1
+                kind = kinds[int(rng.choice(3, p=probs))]
+                value = None if kind == "get" else f"{c}.{counter[c]};"
+                pending[c] = cluster.submit(kind, key, value, client=c)
+                submitted += 1
+        cluster.run_for(1.0)
+    cluster.run_until(lambda: all(p is None or p.done for p in pending), timeout=3 * op_timeout)
+    return cluster.history
+
+
+#: Columns of :func:`check_fault_suite`.
+FAULT_COLUMNS = [
+    "protocol", "clients", "loss", "ops", "puts", "seed", "n_ops", "n_unknown", "ok", "seconds",
+    "states", "rules",
+]
+
+
+def fault_suite(
+    *,
+    protocols: Sequence[str] = ("raft", "multipaxos"),
+    clients: Sequence[int] = (3, 5, 10),
+    losses: Sequence[float] = (0.0, 0.1, 0.3),
+    sizes: Sequence[int] = (10, 30, 100, 200),
+    puts: Sequence[float] = (0.0, 0.2),
+    seeds: Sequence[int] = (0, 1),
+) -> list[dict[str, Any]]:
+    """The grid of :func:`fault_history` configurations of issue 19 (tight client timeouts).
+
+    Every combination of the arguments, with ``client_timeout=60``, ``op_timeout=250``,
+    ``latency=(1, 40)`` ms and ``warmup=600`` ms on odd seeds (the workload then starts with a
+    leader in place; on even seeds it starts at once, so the first operations time out);
+    ``puts`` is the probability of a put (the rest are half gets, half appends).
+
+    Returns
+    -------
+    list of dict
+        Keyword arguments for :func:`fault_history`, plus ``puts``.
+    """
+    grid = []
+    for protocol in protocols:
+        for k in clients:
+            for loss in losses:
+                for size in sizes:
+                    for p in puts:
+                        for seed in seeds:
+                            rest = (1.0 - p) / 2
+                            grid.append(dict(
+                                protocol=protocol, clients=k, loss=loss, ops=size, seed=seed,
+                                client_timeout=60.0, op_timeout=250.0, latency=(1.0, 40.0),
+                                mix=(rest, p, rest), puts=p, warmup=600.0 if seed % 2 else 0.0,
+                            ))
+    return grid
+
+
+def check_fault_suite(
+    configs: Sequence[dict[str, Any]],
+    *,
+    timeout: float | None = 10.0,
+    rules: bool = True,
+    oracle: Callable[[list[Operation]], bool | None] | None = None,
+) -> pd.DataFrame:
+    """Generate and check every history of a :func:`fault_suite`.
+
+    Parameters
+    ----------
+    configs : sequence of dict
+        From :func:`fault_suite`.
+    timeout : float, optional
+        Per-history timeout of the checker (undecided beyond it).
+    rules : bool
+        Passed to :func:`~consensuslab.check.check_linearizable`.
+    oracle : callable, optional
+        ``oracle(history) -> bool or None``; its verdict fills an ``oracle`` column (``None``
+        where it cannot run).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per configuration, columns :data:`FAULT_COLUMNS` (plus ``oracle``).
+    """
+    rows = []
+    for cfg in configs:
+        args = {k: v for k, v in cfg.items() if k != "puts"}
+        history = fault_history(**args)
+        res = check_linearizable(history, "kv", timeout=timeout, rules=rules)
+        row = {
+            "protocol": cfg["protocol"], "clients": cfg["clients"], "loss": cfg["loss"],
+            "ops": cfg["ops"], "puts": cfg.get("puts", 0.0), "seed": cfg["seed"],
+            "n_ops": len(history), "n_unknown": sum(op.ret is None for op in history),
+            "ok": res.ok, "seconds": res.seconds, "states": res.states,
+            "rules": dict(res.partitions[0].rules) if res.partitions else {},
+        }
+        if oracle is not None:
+            row["oracle"] = oracle(history)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=FAULT_COLUMNS + (["oracle"] if oracle is not None else []))
+
+
+def synthetic_cases() -> dict[str, tuple[list[Operation], str, bool]]:
+    """The hand-made histories of issue 19 that used to time out: ``name -> (history, model,
+    expected verdict)``.
+
+    * ``"20-writes-then-unwritten-read"``: 20 concurrent writes, then a read of a value none of
+      them wrote (not linearizable);
+    * ``"12-unknown-appends-then-unwritten-read"``: 12 appends with unknown outcomes, then a
+      read of a value none of them can produce (not linearizable);
+    * ``"12-unknown-appends-then-read"``: the same appends and a read of two of them in some
+      order (linearizable: the other ten never took effect).
+    """
+    writes = [Operation(k, 0, 1, RegisterInput("write", k)) for k in range(20)]
+    unwritten = writes + [Operation(20, 2, 3, RegisterInput("read"), 99)]
+    appends = [Operation(k, 0, None, KVInput("append", "x", f"{k};")) for k in range(12)]
+    bad = appends + [Operation(12, 1, 2, KVInput("get", "x"), "99;")]
+    good = appends + [Operation(12, 1, 2, KVInput("get", "x"), "7;3;")]
+    return {
+        "20-writes-then-unwritten-read": (unwritten, "register", False),
+        "12-unknown-appends-then-unwritten-read": (bad, "kv", False),
+        "12-unknown-appends-then-read": (good, "kv", True),
+    }
 
 
 @experiment(

@@ -4,11 +4,13 @@ Theory of operation
 -------------------
 :func:`plot_history` draws a history as a timeline: one row per client, one bar per operation
 from its call to its return (an operation with an unknown outcome is a dashed bar running to the
-right edge). Given a :class:`~consensuslab.check.LinearizabilityResult` it also draws the
+right edge, thinner and underneath the bars it may overlap). Given a :class:`~consensuslab.check.LinearizabilityResult` it also draws the
 linearization (or, for a failing history, the longest linearizable prefix) as dots at the
 earliest valid linearization instants joined in order, paints the operations that cannot be
-placed in red and marks the failing instant with a vertical line. The table it draws is
-:func:`consensuslab.check.history_frame`, so the same numbers are available to tests.
+placed in red and marks the failing instant with a vertical line; when a pruning rule refuted
+the history, or a budget left it undecided, the result's ``reason`` is written under the title.
+The table it draws is :func:`consensuslab.check.history_frame`, so the same numbers are
+available to tests.
 
 :func:`plot_check_times` shows the checking time of many histories against their size.
 """
@@ -16,6 +18,7 @@ placed in red and marks the failing instant with a vertical line. The table it d
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
@@ -55,7 +58,8 @@ def plot_history(
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made otherwise.
     title : str, optional
-        Defaults to the verdict.
+        Defaults to the verdict; the result's ``reason`` (why not linearizable, or why
+        undecided) is added on the lines below it either way.
     labels : bool
         Write each operation's label above its bar.
 
@@ -87,10 +91,11 @@ def plot_history(
             [rec.call, end],
             [y, y],
             color=color,
-            lw=6,
+            lw=3 if rec.unknown else 6,  # thinner and underneath: it may run under later bars
             alpha=0.45 if rec.unknown else 0.85,
             ls=(0, (2, 1)) if rec.unknown else "-",
             solid_capstyle="butt",
+            zorder=1 if rec.unknown else 2,
         )
         ax.plot([rec.call, rec.call], [y - 0.15, y + 0.15], color=color, lw=1)
         if not rec.unknown:
@@ -115,11 +120,12 @@ def plot_history(
     ax.invert_yaxis()
     ax.set_xlabel("time")
     if title is None and result is not None:
-        title = {True: "linearizable", False: "not linearizable", None: "unknown (timed out)"}[
-            result.ok
-        ]
+        title = {True: "linearizable", False: "not linearizable", None: "undecided"}[result.ok]
+    reason = getattr(result, "reason", None) if result is not None and result.ok is not True else None
+    if reason:
+        title = ((title + "\n") if title else "") + textwrap.fill(reason, 110)
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9 if reason else None)
     if len(lin) or (result is not None and result.ok is False):
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     return ax

@@ -255,16 +255,25 @@ def _hard_history(n: int = 12):
 
 
 def test_timeout_gives_unknown():
-    res = check_linearizable(_hard_history(), "register", timeout=1e-9)
+    # rules=False: the rules refute this history without search (next tests)
+    res = check_linearizable(_hard_history(), "register", timeout=1e-9, rules=False)
     assert res.ok is None
     assert not bool(res)
-    assert "timed out" in res.explain()
+    assert "undecided" in res.explain() and "timeout" in res.explain()
 
 
 def test_without_timeout_the_hard_history_is_decided():
-    res = check_linearizable(_hard_history(), "register")
+    res = check_linearizable(_hard_history(), "register", rules=False)
     assert res.ok is False
     assert res.partitions[0].states > 2048
+
+
+def test_the_hard_history_is_refuted_by_a_rule_without_search():
+    res = check_linearizable(_hard_history(), "register")
+    assert res.ok is False and "[rule R2]" in res.reason and "99" in res.reason
+    assert res.unplaceable == [_hard_history()[-1]] and res.failing_time == 3
+    assert len(res.prefix) == 12  # all the writes: the longest linearizable prefix
+    assert "not linearizable" in res.explain() and "R2" in res.explain()
 
 
 class Counter(Model):
@@ -369,3 +378,127 @@ def test_failure_context_keeps_the_unplaceable_operations():
     assert check_linearizable(h[:3], "register").failure_context() == []
     with pytest.raises(ValueError, match="max_ops"):
         res.failure_context(0)
+
+
+# --- inputs the model cannot interpret get errors that name the operation (issue 15, item 5) --
+
+from consensuslab.check import HistoryError  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("inp", "model", "match"),
+    [
+        # was: TypeError: 'NoneType' object is not subscriptable
+        (None, "kv", r"`history\[1\]` = Operation\(client=1.*input=None.*`input` must be KVInput\(\"get\", key\)"),
+        # was: IndexError: tuple index out of range
+        (("get",), "kv", r"`history\[1\]` = Operation\(.*\('get',\).*a get needs the input KVInput"),
+        (("put", "k"), "kv", r"a put needs the input KVInput"),
+        (("delete", "k"), "kv", r"`input.op` must be one of \['append', 'get', 'put'\]; got 'delete'"),
+        (None, "register", r"`history\[1\]`.*`input` must be RegisterInput\(\"read\"\) or RegisterInput\(\"write\", value\)"),
+        (("write",), "cas-register", r"a write needs the input RegisterInput\(\"write\", value\)"),
+        (("cas", 1), "cas-register", r"a cas needs the input RegisterInput\(\"cas\", value, expected\)"),
+    ],
+)
+def test_malformed_inputs_name_the_operation_and_the_expected_form(inp, model, match):
+    first = op(0, 0, 1, K("get", "k")) if model == "kv" else r(0, 0, 1, None)
+    h = [first, Operation(1, 2, 3, inp, None)]
+    with pytest.raises(HistoryError, match=match) as info:
+        check_linearizable(h, model)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, TypeError)
+
+
+def test_append_to_a_non_string_value_is_a_clear_error():
+    # was: TypeError: unsupported operand type(s) for +: 'int' and 'str', from inside the model
+    h = [op(0, 0, 1, K("put", "k", 1)), op(1, 2, 3, K("append", "k", "x")), op(2, 4, 5, K("get", "k"), "1x")]
+    with pytest.raises(HistoryError, match=r"append\('k', 'x'\).*strings.*the value is 1 \(int\)") as info:
+        check_linearizable(h, "kv")
+    assert "Operation(client=1" in str(info.value)  # the operation being linearized
+    with pytest.raises(HistoryError, match="strings"):
+        check_linearizable(h, "kv", rules=False)
+
+
+def test_model_validate_is_optional_for_user_models():
+    assert Counter().validate("inc", None) is None  # the base class accepts everything
+
+
+# --- bounded resources (issue 19) --------------------------------------------------------------
+
+import time as _time  # noqa: E402
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor  # noqa: E402
+
+
+def _stuck_history(n: int = 16):
+    # n concurrent known writes of distinct values, a read of 0, a write of 99, a read of 1: not
+    # linearizable (1 was written before 99), but no rule sees it (1 was written, by a known
+    # write), so the search has to visit every (subset of writes, last value) pair to refute it.
+    writes = [w(k, 0, 1, k) for k in range(n)]
+    return writes + [r(n, 2, 3, 0), w(n + 1, 4, 5, 99), r(n + 2, 6, 7, 1)]
+
+
+def test_timeout_is_honoured_promptly():
+    t = _time.perf_counter()
+    res = check_linearizable(_stuck_history(22), "register", timeout=0.3)
+    took = _time.perf_counter() - t
+    assert res.ok is None and "timeout" in res.reason
+    assert 0.27 <= took < 0.3 + 0.15  # generous for a loaded CI machine; the benchmark is tighter
+
+
+def test_state_budget_gives_undecided_with_progress_and_hotspots():
+    res = check_linearizable(_stuck_history(22), "register", max_states=5_000)
+    assert res.ok is None and "max_states=5000" in res.reason
+    assert 5_000 <= res.states <= 5_000 + 256  # checked every 256 model steps
+    assert res.prefix and res.hotspots and all(n > 0 for _, n in res.hotspots)
+    assert {op.input.op for op, _ in res.hotspots} == {"write"}  # the writes made it large
+    text = res.explain()
+    assert text.startswith("undecided") and "largest around" in text
+
+
+def test_memory_budget_gives_undecided():
+    res = check_linearizable(_stuck_history(22), "register", max_memory=1e6)
+    assert res.ok is None and "memory budget" in res.reason and res.states < 20_000
+
+
+def test_default_budget_is_bounded():
+    from consensuslab.check.linearizability import DEFAULT_MAX_MEMORY
+
+    assert DEFAULT_MAX_MEMORY <= 2**30
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "exc"),
+    [("max_states", 0, ValueError), ("max_states", 1.5, TypeError), ("max_memory", 0, ValueError),
+     ("rules", "yes", TypeError), ("executor", 3, TypeError)],
+)
+def test_budget_arguments_are_validated(name, value, exc):
+    with pytest.raises(exc, match=f"`{name}`"):
+        check_linearizable([], "kv", **{name: value})
+
+
+def _many_keys(bad: bool):
+    h = []
+    for k in range(6):
+        key = f"k{k}"
+        h += [op(k, 0, 1, K("put", key, f"{k};")), op(10 + k, 2, 3, K("get", key), f"{k};")]
+    if bad:
+        h.append(op(99, 4, 5, K("get", "k3"), None))  # a stale read on one key
+    return h
+
+
+@pytest.mark.parametrize("bad", [False, True])
+def test_parts_checked_on_an_executor_give_the_same_verdict(bad):
+    h = _many_keys(bad)
+    plain = check_linearizable(h, "kv")
+    with ThreadPoolExecutor(2) as pool:
+        par = check_linearizable(h, "kv", executor=pool)
+    assert par.ok is plain.ok is (not bad)
+    if bad:
+        assert par.failing_partition == "k3" and par.unplaceable
+    else:
+        assert len(par.partitions) == 6 and par.linearization == plain.linearization
+
+
+def test_parts_on_a_process_pool():
+    h = _many_keys(False)
+    with ProcessPoolExecutor(2) as pool:
+        res = check_linearizable(h, "kv", executor=pool)
+    assert res.ok is True and len(res.linearization) == len(h)

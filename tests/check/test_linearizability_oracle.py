@@ -1,18 +1,19 @@
 """Property tests: the optimized checker against a brute-force oracle over all permutations.
 
-The oracle enumerates every subset of the unknown-outcome operations (each may have taken
-effect or not) and every order of the chosen operations, and accepts if one order respects real
-time (``a.ret < b.call`` keeps ``a`` first; unknown returns are +infinity) and replays legally on
-the model. Reference: Herlihy & Wing (1990), §3; unknown outcomes as in Jepsen's ``:info``.
+The oracle (``lin_oracle.oracle_permutations``) enumerates every subset of the unknown-outcome
+operations (each may have taken effect or not) and every order of the chosen operations, and
+accepts if one order respects real time (``a.ret < b.call`` keeps ``a`` first; unknown returns
+are +infinity) and replays legally on the model. Reference: Herlihy & Wing (1990), §3; unknown
+outcomes as in Jepsen's ``:info``.
 """
 
 from __future__ import annotations
 
-import itertools
 import math
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lin_oracle import oracle_dfs, oracle_permutations, replay_ok
 
 from consensuslab.check import (
     UNKNOWN,
@@ -26,51 +27,7 @@ from consensuslab.check import (
 )
 
 
-def oracle(history, model) -> bool:
-    known = [o for o in history if o.ret is not None]
-    unknown = [o for o in history if o.ret is None]
-
-    def ret(o):
-        return math.inf if o.ret is None else o.ret
-
-    for k in range(len(unknown) + 1):
-        for chosen in itertools.combinations(unknown, k):
-            ops = known + list(chosen)
-            for perm in itertools.permutations(ops):
-                if any(ret(b) < a.call for i, a in enumerate(perm) for b in perm[i + 1 :]):
-                    continue
-                states: dict = {}
-                good = True
-                for o in perm:
-                    part = o.input.key if isinstance(model, KVModel) else None
-                    out = UNKNOWN if o.ret is None else o.output
-                    legal, states[part] = model.step(states.get(part, model.init()), o.input, out)
-                    if not legal:
-                        good = False
-                        break
-                if good:
-                    return True
-    return False
-
-
-def replay_ok(result, model) -> bool:
-    """A reported linearization is valid: real-time order, all known ops, legal replay."""
-    seq = result.linearization
-    if {id(o) for o in result.history if o.ret is not None} - {id(o) for o in seq}:
-        return False
-    for i, a in enumerate(seq):
-        for b in seq[i + 1 :]:
-            if b.ret is not None and b.ret < a.call:
-                return False
-    states: dict = {}
-    for o in seq:
-        part = o.input.key if isinstance(model, KVModel) else None
-        legal, states[part] = model.step(
-            states.get(part, model.init()), o.input, UNKNOWN if o.ret is None else o.output
-        )
-        if not legal:
-            return False
-    return True
+oracle = oracle_permutations
 
 
 VALUES = st.sampled_from([None, 0, 1])
@@ -177,3 +134,12 @@ def test_plain_search_without_reductions_matches_oracle(h):
 
     model = CASRegisterModel()
     assert _check_part(h, model, math.inf, reductions=False).ok is oracle(h, model)
+
+
+@SETTINGS
+@given(history(kv_op(), KVModel(), max_ops=6))
+def test_dfs_oracle_matches_the_permutation_oracle(h):
+    # the faster oracle used on larger histories is itself checked against the definition
+    truth = oracle_permutations(h, KVModel())
+    assert oracle_dfs(h, KVModel()) is truth
+    assert oracle_dfs(h, KVModel(), memo=True) is truth

@@ -43,7 +43,7 @@ def test_plot_check_times():
 
 
 def _unknown_bars(ax):
-    return [ln for ln in ax.lines if ln.get_linewidth() == 6 and ln.get_linestyle() != "-"]
+    return [ln for ln in ax.lines if ln.get_linewidth() == 3 and ln.get_linestyle() != "-"]
 
 
 def test_unknown_outcome_runs_dashed_to_the_right_edge():
@@ -61,3 +61,15 @@ def test_unknown_outcome_runs_dashed_to_the_right_edge():
         label = next(t for t in ax.texts if t.get_text() == "w(1)")
         assert x0 < label.get_position()[0] < x1  # its label sits on the drawn bar
         plt.close(ax.figure)
+
+
+def test_plot_history_writes_a_rule_refutation_under_the_title():
+    h = [Operation(0, 0, 1, R("write", 1)), Operation(1, 2, 3, R("read"), 7)]
+    res = check_linearizable(h, "register")
+    assert res.ok is False and "[rule R2]" in res.reason
+    ax = plot_history(h, res)
+    title = ax.get_title()
+    assert title.startswith("not linearizable\n") and "rule R2" in title.replace("\n", " ")
+    reds = [ln for ln in ax.lines if ln.get_linewidth() == 6 and ln.get_color() == "#d1495b"]
+    assert len(reds) == 1  # the read nobody's write explains
+    plt.close(ax.figure)

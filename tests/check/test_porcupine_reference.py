@@ -1,8 +1,7 @@
 """Every verdict of Porcupine's reference histories (Jepsen etcd logs and kv histories).
 
-The files live outside the repository in ``../shared/reference/porcupine`` (Porcupine's
-``test_data``, MIT licence; see its FORMAT.md); these tests skip when that folder is absent.
-Expected verdicts are those asserted by Porcupine's own tests (``expected.json``: 23 of the 102
+The files ship with the repository in ``data/jepsen/`` (Porcupine's ``test_data``, MIT licence;
+see its README.md and FORMAT.md), so these tests always run. Expected verdicts are those asserted by Porcupine's own tests (``expected.json``: 23 of the 102
 etcd histories are linearizable; ``kv/*-ok`` are linearizable and ``kv/*-bad`` are not).
 """
 
@@ -13,32 +12,35 @@ from pathlib import Path
 
 import pytest
 
-from consensuslab.check import check_linearizable, load_jepsen_etcd, load_porcupine_kv
-
-ROOT = Path(__file__).resolve().parents[2] / ".." / "shared" / "reference" / "porcupine"
-EXPECTED_FILE = ROOT / "expected.json"
-
-
-def _expected() -> dict[str, bool]:
-    if not EXPECTED_FILE.is_file():
-        return {}
-    return json.loads(EXPECTED_FILE.read_text())
-
-
-EXPECTED = _expected()
-NAMES = sorted(EXPECTED) or ["<missing>"]
-needs_data = pytest.mark.skipif(
-    not EXPECTED,
-    reason=f"Porcupine reference histories not found at {ROOT.resolve()} (../shared is absent)",
+from consensuslab.check import (
+    HistoryFormatError,
+    check_linearizable,
+    load_jepsen_etcd,
+    load_porcupine_kv,
 )
+from consensuslab.check.jepsen import porcupine_dir, reference_file
+
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "data" / "jepsen"
+EXPECTED = json.loads((ROOT / "expected.json").read_text())
+NAMES = sorted(EXPECTED)
 
 
 def _load(name: str):
-    path = ROOT / name
+    path = reference_file(name)
     return load_jepsen_etcd(path) if name.startswith("jepsen/") else load_porcupine_kv(path)
 
 
-@needs_data
+def test_reference_data_is_in_the_repository_with_its_licence():
+    assert porcupine_dir() == ROOT
+    readme = (ROOT / "README.md").read_text()
+    assert "github.com/anishathalye/porcupine" in readme
+    assert "MIT" in readme and "Anish Athalye" in readme and "Permission is hereby granted" in readme
+    assert (ROOT / "FORMAT.md").is_file()
+    for name in NAMES:
+        assert reference_file(name).parent.resolve().is_relative_to(ROOT.resolve()), name
+
+
 def test_reference_set_is_complete():
     etcd = [n for n in EXPECTED if n.startswith("jepsen/")]
     kv = [n for n in EXPECTED if n.startswith("kv/")]
@@ -47,7 +49,6 @@ def test_reference_set_is_complete():
     assert all(EXPECTED[n] == n.endswith("-ok.txt") for n in kv)
 
 
-@needs_data
 @pytest.mark.parametrize("name", NAMES)
 def test_reference_verdict(name):
     history = _load(name)
@@ -63,17 +64,17 @@ def test_reference_verdict(name):
         assert res.unplaceable and res.failing_time is not None
 
 
-@needs_data
-def test_empty_etcd_log_is_trivially_linearizable():
-    history = load_jepsen_etcd(ROOT / "jepsen" / "etcd_095.log")
-    assert history == []
-    assert check_linearizable(history, "cas-register").ok is True
+def test_empty_etcd_log_is_an_error():
+    # etcd_095.log is empty (that etcd cluster never started): it has no verdict and no
+    # operations, and a file without operations is an error, not an empty history.
+    assert "jepsen/etcd_095.log" not in EXPECTED
+    with pytest.raises(HistoryFormatError, match="etcd_095.log.*expected at least one operation"):
+        load_jepsen_etcd(reference_file("jepsen/etcd_095.log"))
 
 
-@needs_data
 def test_etcd_loader_semantics():
     # etcd_000.log starts: four invocations (two reads, writes 4, 2 and 3), reads return nil.
-    h = load_jepsen_etcd(ROOT / "jepsen" / "etcd_000.log")
+    h = load_jepsen_etcd(reference_file("jepsen/etcd_000.log"))
     first = h[0]
     assert (first.client, first.call, first.ret, first.input.op, first.output) == (0, 0.0, 6.0, "read", None)
     ops = {o.input.op for o in h}
@@ -82,9 +83,8 @@ def test_etcd_loader_semantics():
     assert {o.output for o in h if o.input.op == "cas" and o.ret is not None} == {True, False}
 
 
-@needs_data
 def test_kv_loader_reads_empty_string_as_absent():
-    h = load_porcupine_kv(ROOT / "kv" / "c10-ok.txt")
+    h = load_porcupine_kv(reference_file("kv/c10-ok.txt"))
     gets = [o for o in h if o.input.op == "get"]
     assert gets and "" not in {o.output for o in gets} and None in {o.output for o in gets}
     assert all(o.ret is not None for o in h)

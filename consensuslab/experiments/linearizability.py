@@ -27,6 +27,13 @@ many operations end with an unknown outcome. :func:`fault_suite` is the grid the
 checker to decide (Raft and Multi-Paxos; 3, 5 and 10 clients; loss 0-0.3; 10-200 operations)
 and :func:`check_fault_suite` checks every history of it and tabulates verdict, time and
 search size. :func:`synthetic_cases` are the issue's two hand-made cases that used to time out.
+
+For the figures: :func:`fault_run` is :func:`fault_history` that also returns the nemesis'
+fault events; :func:`partition_then_heal` builds a ``kv_workload`` fault schedule that logs the
+instant each fault was applied; :func:`missed_writes` names, for each read a failing verdict
+could not place, the completed writes whose token the read lacks although it had to contain it
+(what a plot highlights); :func:`verdict_summary` is the per-kind table of
+:func:`reference_verdicts` formatted for people.
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -53,6 +61,7 @@ from consensuslab.check import (
 )
 from consensuslab.check.jepsen import porcupine_dir, reference_file
 from consensuslab.experiments.registry import Result, experiment
+from consensuslab.sim.nemesis import FaultEvent
 
 __all__ = [
     "reference_verdicts",
@@ -63,6 +72,11 @@ __all__ = [
     "check_fault_suite",
     "FAULT_COLUMNS",
     "synthetic_cases",
+    "fault_run",
+    "FaultRun",
+    "partition_then_heal",
+    "missed_writes",
+    "verdict_summary",
 ]
 
 REFERENCE_COLUMNS = [
@@ -218,7 +232,29 @@ def kv_workload(
     return cluster.history
 
 
-def fault_history(
+def fault_history(*args: Any, **kwargs: Any) -> list[Operation]:
+    """A history of ``ops`` operations on one key from a cluster under a nemesis (issue 19).
+
+    ``fault_run(...).history``: see :func:`fault_run` for the parameters.
+
+    Examples
+    --------
+    >>> h = fault_history("raft", clients=3, ops=30, seed=0)
+    >>> len(h), sum(op.ret is None for op in h) > 0
+    (30, True)
+    """
+    return fault_run(*args, **kwargs).history
+
+
+@dataclass(frozen=True)
+class FaultRun:
+    """What :func:`fault_run` returns: the history and the fault events the nemesis applied."""
+
+    history: list[Operation]
+    faults: list[FaultEvent]
+
+
+def fault_run(
     protocol: str = "raft",
     *,
     n: int = 5,
@@ -235,8 +271,8 @@ def fault_history(
     key: str = "k",
     warmup: float = 0.0,
     **options: Any,
-) -> list[Operation]:
-    """A history of ``ops`` operations on one key from a cluster under a nemesis (issue 19).
+) -> FaultRun:
+    """A history of ``ops`` operations on one key from a cluster under a nemesis, and its faults.
 
     ``Cluster(protocol, n=n, seed=seed, clients=clients, loss=loss,
     client_timeout=client_timeout, op_timeout=op_timeout, latency=latency)`` runs
@@ -274,14 +310,9 @@ def fault_history(
 
     Returns
     -------
-    list of Operation
-        ``cluster.history`` (deterministic for the same arguments).
-
-    Examples
-    --------
-    >>> h = fault_history("raft", clients=3, ops=30, seed=0)
-    >>> len(h), sum(op.ret is None for op in h) > 0
-    (30, True)
+    FaultRun
+        ``history`` (``cluster.history``) and ``faults`` (the nemesis' :class:`FaultEvent`
+        list, times in ms of the cluster's clock); deterministic for the same arguments.
     """
     from consensuslab.cluster import Cluster
 
@@ -298,7 +329,7 @@ def fault_history(
     warmup = check_float("warmup", warmup, 0.0)
     if warmup:
         cluster.run_for(warmup)
-    cluster.nemesis(seed, duration=nemesis_duration, interval=nemesis_interval)
+    faults = cluster.nemesis(seed, duration=nemesis_duration, interval=nemesis_interval)
     rng = np.random.default_rng(seed)
     pending: list[Any] = [None] * clients
     counter = [0] * clients
@@ -316,7 +347,8 @@ def fault_history(
                 submitted += 1
         cluster.run_for(1.0)
     cluster.run_until(lambda: all(p is None or p.done for p in pending), timeout=3 * op_timeout)
-    return cluster.history
+    end = cluster.now
+    return FaultRun(cluster.history, [f for f in faults if f.time <= end])
 
 
 #: Columns of :func:`check_fault_suite`.
@@ -459,3 +491,107 @@ def linearizability_porcupine(quick: bool = False, seed: int = 0, executor: Exec
         "seed": seed,
     }
     return Result(table=table, measured=measured, params=params)
+
+
+def partition_then_heal(
+    groups: Sequence[Sequence[int]], at: float, heal_at: float,
+) -> tuple[list[tuple[float, Callable[[Any], None]]], list[FaultEvent]]:
+    """A :func:`kv_workload` fault schedule that partitions, then heals, and logs when it did.
+
+    Parameters
+    ----------
+    groups : sequence of sequence of int
+        The sides of the partition (``cluster.partition(*groups)``).
+    at, heal_at : float
+        When to partition and to heal, in ms from the workload's start (``at < heal_at``).
+
+    Returns
+    -------
+    (faults, log)
+        ``faults`` for :func:`kv_workload`; ``log`` fills, as the workload runs, with one
+        :class:`FaultEvent` per fault applied, at the cluster's time (ms) when it was applied.
+    """
+    at = check_float("at", at, 0.0)
+    heal_at = check_float("heal_at", heal_at, 0.0)
+    if heal_at <= at:
+        raise ValueError(f"`heal_at` must be > `at` ({at}); got {heal_at}.")
+    sides = tuple(tuple(int(i) for i in g) for g in groups)
+    log: list[FaultEvent] = []
+
+    def partition(c: Any) -> None:
+        c.partition(*sides)
+        log.append(FaultEvent(float(c.now), "partition", sides))
+
+    def heal(c: Any) -> None:
+        c.heal()
+        log.append(FaultEvent(float(c.now), "heal"))
+
+    return [(at, partition), (heal_at, heal)], log
+
+
+def _tokens(value: Any) -> list[str]:
+    return [t + ";" for t in str(value).split(";") if t] if isinstance(value, str) else []
+
+
+def missed_writes(result: Any) -> dict[int, list[tuple[Operation, str]]]:
+    """The writes each unplaceable read had to see but lacks (kv histories of unique tokens).
+
+    A read ``R`` of value ``v`` (tokens ``"a;b;..."``, as :func:`kv_workload` and
+    :func:`fault_history` write them) starts from the put whose value is ``v``'s first token
+    (its *base*; none if that token was appended to an empty key). A write ``W`` on the same key
+    that returned before ``R`` was invoked, and was invoked after the base put returned, comes
+    after the base and before ``R`` in every linearization, so ``R`` must contain its token. Those
+    it lacks are *missed*: the token a stale read did not see.
+
+    Parameters
+    ----------
+    result : LinearizabilityResult
+        A kv verdict (``ok is False``; anything else gives ``{}``).
+
+    Returns
+    -------
+    dict
+        ``id(read) -> [(write, token), ...]`` for each read in ``result.unplaceable`` that misses
+        at least one token, writes in invocation order.
+    """
+    if getattr(result, "ok", None) is not False:
+        return {}
+    history = list(result.history)
+    out: dict[int, list[tuple[Operation, str]]] = {}
+    for r in result.unplaceable:
+        if r.ret is None or not isinstance(r.input, tuple) or r.input[0] != "get":
+            continue
+        seen = _tokens(r.output)
+        key = r.input[1]
+        writes = [w for w in history if w.input[0] in ("put", "append") and w.input[1] == key]
+        base = next((w for w in writes if w.input[0] == "put" and seen and w.input[2] == seen[0]), None)
+        if base is not None and base.ret is None:
+            continue  # an unknown put: no instant after which the others must follow it
+        missed = [
+            (w, str(w.input[2])) for w in sorted(writes, key=lambda o: o.call)
+            if w.ret is not None and w.ret < r.call and (base is None or w.call > base.ret)
+            and w is not base and not set(_tokens(w.input[2])) <= set(seen)
+        ]
+        if missed:
+            out[id(r)] = missed
+    return out
+
+
+def verdict_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The :func:`reference_verdicts` table per kind, formatted for people.
+
+    Columns: histories, linearizable (ours), linearizable (Porcupine's expected), verdicts
+    right, operations with unknown outcome, total and slowest check time (ms).
+    """
+    rows = {}
+    for kind, t in table.groupby("kind"):
+        rows[kind] = {
+            "histories": len(t),
+            "linearizable (ours)": int((t["ok"] == True).sum()),  # noqa: E712
+            "linearizable (Porcupine)": int(t["expected"].sum()),
+            "verdicts right": f"{int(t['correct'].sum())} of {len(t)}",
+            "unknown-outcome ops": int(t["n_unknown"].sum()),
+            "total check time": f"{1e3 * t['seconds'].sum():.0f} ms",
+            "slowest check": f"{1e3 * t['seconds'].max():.1f} ms",
+        }
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("kind")

@@ -77,6 +77,7 @@ __all__ = [
     "partition_then_heal",
     "missed_writes",
     "verdict_summary",
+    "longest_stall",
 ]
 
 REFERENCE_COLUMNS = [
@@ -595,3 +596,18 @@ def verdict_summary(table: pd.DataFrame) -> pd.DataFrame:
             "slowest check": f"{1e3 * t['seconds'].max():.1f} ms",
         }
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis("kind")
+
+
+def longest_stall(history: Sequence[Operation], start: float, end: float) -> tuple[float, float]:
+    """The longest span within ``[start, end]`` (ms) in which no operation completed.
+
+    Returns
+    -------
+    (float, float)
+        Its first and last instant: the last completion before it (or ``start``) and the first
+        completion after it (or ``end``).
+    """
+    rets = sorted(op.ret for op in history if op.ret is not None and start <= op.ret <= end)
+    marks = [float(start), *rets, float(end)]
+    k = max(range(len(marks) - 1), key=lambda i: marks[i + 1] - marks[i])
+    return marks[k], marks[k + 1]

@@ -345,6 +345,8 @@ def plot_history(
     if title is None and result is not None:
         title = headline(result)
     reason = getattr(result, "reason", None) if result is not None and result.ok is not True else None
+    if title:
+        title = textwrap.fill(title, 100)
     if reason:
         title = ((title + "\n") if title else "") + textwrap.fill(reason, 110)
     if title:

@@ -16,7 +16,7 @@ def test_plot_history_linearizable_draws_points():
          Operation(2, 1, None, R("write", 7))]
     res = check_linearizable(h, "register")
     ax = plot_history(h, res)
-    assert ax.get_title() == "linearizable"
+    assert ax.get_title().startswith("linearizable: all 2 operations")  # the default title states the finding
     points = ax.collections[0].get_offsets()
     assert len(points) == len(res.linearization) == 2
     assert [t.get_text() for t in ax.texts] == ["w(1)", "r→1", "w(7)"]
@@ -69,7 +69,7 @@ def test_plot_history_writes_a_rule_refutation_under_the_title():
     assert res.ok is False and "[rule R2]" in res.reason
     ax = plot_history(h, res)
     title = ax.get_title()
-    assert title.startswith("not linearizable\n") and "rule R2" in title.replace("\n", " ")
+    assert title.startswith("not linearizable: client") and "\n" in title and "rule R2" in title.replace("\n", " ")
     reds = [ln for ln in ax.lines if ln.get_linewidth() == 6 and ln.get_color() == "#d1495b"]
     assert len(reds) == 1  # the read nobody's write explains
     plt.close(ax.figure)

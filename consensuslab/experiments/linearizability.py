@@ -41,16 +41,15 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from consensuslab._validate import check_float, check_int, check_range_pair
-
 from consensuslab.check import (
     KVInput,
     Operation,
@@ -64,20 +63,20 @@ from consensuslab.experiments.registry import Result, experiment
 from consensuslab.sim.nemesis import FaultEvent
 
 __all__ = [
-    "reference_verdicts",
-    "REFERENCE_COLUMNS",
-    "kv_workload",
-    "fault_history",
-    "fault_suite",
-    "check_fault_suite",
     "FAULT_COLUMNS",
-    "synthetic_cases",
-    "fault_run",
+    "REFERENCE_COLUMNS",
     "FaultRun",
-    "partition_then_heal",
-    "missed_writes",
-    "verdict_summary",
+    "check_fault_suite",
+    "fault_history",
+    "fault_run",
+    "fault_suite",
+    "kv_workload",
     "longest_stall",
+    "missed_writes",
+    "partition_then_heal",
+    "reference_verdicts",
+    "synthetic_cases",
+    "verdict_summary",
 ]
 
 REFERENCE_COLUMNS = [
@@ -479,9 +478,9 @@ def linearizability_porcupine(quick: bool = False, seed: int = 0, executor: Exec
     etcd = table[table["kind"] == "etcd"]
     kv = table[table["kind"] == "kv"]
     measured = {
-        "porcupine_etcd_linearizable": float((etcd["ok"] == True).sum()),  # noqa: E712
-        "porcupine_etcd_not_linearizable": float((etcd["ok"] == False).sum()),  # noqa: E712
-        "porcupine_kv_linearizable": float((kv["ok"] == True).sum()),  # noqa: E712
+        "porcupine_etcd_linearizable": float((etcd["ok"] == True).sum()),
+        "porcupine_etcd_not_linearizable": float((etcd["ok"] == False).sum()),
+        "porcupine_kv_linearizable": float((kv["ok"] == True).sum()),
         "porcupine_verdicts_wrong": float((~table["correct"]).sum()),
     }
     params = {
@@ -588,7 +587,7 @@ def verdict_summary(table: pd.DataFrame) -> pd.DataFrame:
     for kind, t in table.groupby("kind"):
         rows[kind] = {
             "histories": len(t),
-            "linearizable (ours)": int((t["ok"] == True).sum()),  # noqa: E712
+            "linearizable (ours)": int((t["ok"] == True).sum()),
             "linearizable (Porcupine)": int(t["expected"].sum()),
             "verdicts right": f"{int(t['correct'].sum())} of {len(t)}",
             "unknown-outcome ops": int(t["n_unknown"].sum()),

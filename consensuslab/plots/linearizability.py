@@ -48,11 +48,15 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from consensuslab.check.linearizability import LinearizabilityResult, Operation, history_frame
+from consensuslab.check.linearizability import (
+    LinearizabilityResult,
+    Operation,
+    history_frame,
+)
 from consensuslab.check.models import UNKNOWN, get_model
 from consensuslab.plots.sim import _add_label
 
-__all__ = ["plot_history", "plot_history_overview", "plot_check_times", "kv_label", "headline"]
+__all__ = ["headline", "kv_label", "plot_check_times", "plot_history", "plot_history_overview"]
 
 _OK = "#4c9f70"
 _BAD = "#d1495b"
@@ -330,7 +334,7 @@ def plot_history(
     if len(lin):
         handles.append(Line2D([], [], color="black", marker="o", ms=4, ls="-" if len(lin) <= 40 else "none",
                               lw=0.8, label="linearization point" + (" (joined in order)" if len(lin) <= 40 else "")))
-    if failing and result.failing_time is not None and math.isfinite(result.failing_time):
+    if failing and result is not None and result.failing_time is not None and math.isfinite(result.failing_time):
         ft = result.failing_time
         if left <= ft <= right:
             ax.axvline(ft, color=_BAD, ls="--", lw=1.2, label="failing point")

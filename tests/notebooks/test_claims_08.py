@@ -29,7 +29,11 @@ from consensuslab.experiments.linearizability import (
     verdict_summary,
 )
 from consensuslab.notebook_runner import execute_notebook, notebooks_dir
-from consensuslab.plots.linearizability import headline, plot_history, plot_history_overview
+from consensuslab.plots.linearizability import (
+    headline,
+    plot_history,
+    plot_history_overview,
+)
 from consensuslab.plots.sim import labels_drawn
 
 NB08 = notebooks_dir() / "08-linearizability.ipynb"

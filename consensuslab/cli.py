@@ -2,8 +2,9 @@
 
 Theory of operation
 -------------------
-A thin argparse front end; the work is in :mod:`consensuslab.reproduce` (running experiments
-and notebooks, the report) and :mod:`consensuslab.dashboard` (Voilà). Every subcommand
+A thin argparse front end; the work is in :mod:`consensuslab.reproduce` (orchestration over
+:mod:`consensuslab.jobs`, :mod:`consensuslab.references` and :mod:`consensuslab.report`) and
+:mod:`consensuslab.dashboard` (Voilà). Every subcommand
 returns an exit code: 0 on success, 1 when a job failed, 2 for bad arguments (argparse's
 convention; the message says which argument and what was expected).
 
@@ -114,8 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_list() -> int:
     from consensuslab.experiments.registry import all_experiments
-    from consensuslab.notebook_runner import list_notebooks
-    from consensuslab.reproduce import notebook_title
+    from consensuslab.notebook_runner import list_notebooks, notebook_title
 
     experiments = all_experiments()
     print("Experiments (consensuslab run NAME):")
@@ -140,9 +140,9 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import pandas as pd
 
     from consensuslab.experiments.registry import get
-    from consensuslab.reproduce import (
-        InlineExecutor, compare, load_references, reference_markdown, references_dir, write_result,
-    )
+    from consensuslab.jobs import InlineExecutor, write_result
+    from consensuslab.references import compare, load_references
+    from consensuslab.report import reference_markdown
 
     try:
         exp = get(args.name)
@@ -170,18 +170,21 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"\n{len(table)} row(s) in {duration:.1f} s -> {csv_path} (+ {json_path.name})")
     if result.measured:
         try:
-            refs = load_references(references_dir())
+            refs = load_references()
         except ValueError as exc:
             print(f"reference data: {exc}", file=sys.stderr)
             refs = None
         if refs is not None:
             print("\nPublished numbers:")
-            print(reference_markdown(compare(refs, dict(result.measured), include_unmeasured=False), width=70))
+            table = compare(refs, dict(result.measured), estimates=dict(result.estimates), quick=args.quick,
+                            include_unmeasured=False)
+            print(reference_markdown(table, width=70))
     return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from consensuslab.reproduce import render_markdown, reproduce
+    from consensuslab.report import render_markdown
+    from consensuslab.reproduce import reproduce
 
     if args.notebooks is not None and not args.notebooks.is_dir():
         parser.error(f"--notebooks must be an existing folder; got {str(args.notebooks)!r}.")

@@ -41,7 +41,7 @@ def fake_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     ref = tmp_path / "reference"
     ref.mkdir()
     (ref / "cli.csv").write_text(HEADER + "cli_value,a value,2.0,0.1,abs,ms,Test paper §4\n")
-    monkeypatch.setattr("consensuslab.reproduce.references_dir", lambda: ref)
+    monkeypatch.setattr("consensuslab.references.references_dir", lambda: ref)
     return tmp_path
 
 
@@ -58,7 +58,7 @@ def test_run_writes_table_sidecar_and_reference_rows(fake_registry: Path, capsys
     table = pd.read_csv(fake_registry / "results" / "tiny.csv")
     meta = json.loads((fake_registry / "results" / "tiny.json").read_text())
     assert len(table) == 3 and meta["params"] == {"n": 3} and meta["quick"] is True and meta["seed"] == 0
-    assert "| cli_value | a value | 2 ms | 2 | 0 | ±0.1 | yes | Test paper §4 |" in out
+    assert "| cli_value | a value | 2 ms | 2 | – | – | 0 | ±0.1 | yes | Test paper §4 |" in out
     assert "3 row(s)" in out
 
 
@@ -112,7 +112,7 @@ def test_reproduce_exit_codes_and_summary(fake_registry: Path, capsys: pytest.Ca
     common = ["--quick", "--notebooks", str(nbdir), "--out", str(fake_registry / "out"), "--no-progress", "--workers", "2"]
     assert cli.main(["reproduce", "--only", "tiny", *common]) == 0
     out = capsys.readouterr().out
-    assert "1 of 1 within tolerance" in out and "| cli_value |" in out
+    assert "1 of 1 published measurements reproduced within tolerance" in out and "| cli_value |" in out
     assert cli.main(["reproduce", *common]) == 1  # everything: one broken experiment, one broken notebook
     captured = capsys.readouterr()
     assert "**experiment broken**: RuntimeError: deliberately broken" in captured.out

@@ -1,5 +1,6 @@
 """The reproduction report: joining with reference CSVs, tolerance, atomic sidecars, failure
-isolation (a failing experiment, a worker that dies, a failing notebook), ``--only``."""
+isolation (a failing experiment, a worker that dies, a failing notebook), ``--only``; the module
+structure (references <- report <- reproduce, no cycles)."""
 
 from __future__ import annotations
 
@@ -14,19 +15,11 @@ import pandas as pd
 import pytest
 
 from consensuslab.experiments.registry import Experiment, Result
-from consensuslab.reproduce import (
-    InlineExecutor,
-    Report,
-    compare,
-    load_references,
-    render_html,
-    render_markdown,
-    reproduce,
-    select,
-    within_tolerance,
-    write_result,
-)
 from consensuslab.experiments.runner import run_trials
+from consensuslab.jobs import InlineExecutor, JobOutcome, write_result
+from consensuslab.references import compare, load_references, within_tolerance
+from consensuslab.report import Report, render_html, render_markdown
+from consensuslab.reproduce import reproduce, select
 
 HEADER = "id,quantity,reference,tolerance,tolerance_kind,unit,source\n"
 
@@ -174,8 +167,6 @@ def test_compare_zero_reference_has_no_relative_deviation(tmp_path: Path) -> Non
 
 
 def test_markdown_and_html_show_every_row_and_failure(refs: Path, tmp_path: Path) -> None:
-    from consensuslab.reproduce import JobOutcome
-
     table = compare(load_references(refs), {"fake_ok": 1.02, "fake_off": 3.0})
     outcomes = [JobOutcome("experiment", "good", True, 1.0, measured={"fake_ok": 1.02}),
                 JobOutcome("notebook", "07-<bad>", False, 2.0, error="ZeroDivisionError: boom in cell 3")]
@@ -183,9 +174,10 @@ def test_markdown_and_html_show_every_row_and_failure(refs: Path, tmp_path: Path
     md = render_markdown(report)
     for rid in ("fake_ok", "fake_off", "fake_abs", "fake_never"):
         assert f"| {rid} |" in md
-    assert "1 of 4 within tolerance" in md and "1 outside" in md and "2 not measured" in md
+    assert "1 of 4 published measurements reproduced within tolerance" in md and "1 outside" in md
+    assert "2 not measured" in md
     assert "**notebook 07-<bad>**: ZeroDivisionError: boom in cell 3" in md
-    assert "| fake_off | off quantity | 1 | 3 | +2 (+200.0%) | ±0.5 | NO | Paper A Fig. 2 |" in md
+    assert "| fake_off | off quantity | 1 | 3 | – | – | +2 (+200.0%) | ±0.5 | NO | Paper A Fig. 2 |" in md
     page = render_html(report)
     assert "07-&lt;bad&gt;" in page and "<bad>" not in page  # escaped
     assert page.count("<tr class='ok'>") >= 1 and "Paper B Table 3" in page

@@ -281,9 +281,10 @@ def figure_cells(nb: Any) -> list[FigureCell]:
 def export_html(nb: Any) -> str:
     """The executed notebook as a standalone HTML page (nbconvert's ``HTMLExporter``).
 
-    Widgets render from the stored widget state (nbconvert embeds the widget manager). A
-    widget output's plain-text ``repr`` (``VBox(children=(...))``) is dropped first: where the
-    state is missing the widget then shows nothing rather than its repr. Execution counts are
+    Widgets render from the stored widget state (nbconvert embeds the widget manager's script,
+    loaded by the browser). A widget output's plain-text ``repr`` (``VBox(children=(...))``) is
+    dropped first, and a widget output whose state is missing is dropped whole: a widget that
+    cannot render statically shows nothing rather than its repr. Execution counts are
     kept (``In [3]:``). The notebook passed in is not modified.
     """
     import copy
@@ -291,10 +292,18 @@ def export_html(nb: Any) -> str:
     from nbconvert import HTMLExporter
 
     nb = copy.deepcopy(nb)
+    stored = set(nb.metadata.get("widgets", {}).get(WIDGET_STATE_KEY, {}).get("state", {}))
     for cell in nb.cells:
+        kept = []
         for out in cell.get("outputs", []) or []:
             data = out.get("data") if hasattr(out, "get") else None
-            if data and "application/vnd.jupyter.widget-view+json" in data:
+            view = data.get("application/vnd.jupyter.widget-view+json") if data else None
+            if view is not None:
                 data.pop("text/plain", None)
+                if view.get("model_id") not in stored:
+                    continue  # cannot render statically: show nothing rather than a repr
+            kept.append(out)
+        if cell.cell_type == "code":
+            cell.outputs = kept
     body, _ = HTMLExporter().from_notebook_node(nb)
     return str(body)

@@ -256,7 +256,7 @@ class Estimate:
 
     def as_dict(self) -> dict[str, Any]:
         """The fields as a plain dict (for JSON sidecars)."""
-        return {f: getattr(self, f) for f in self.__slots__}  # type: ignore[attr-defined]
+        return {f: getattr(self, f) for f in self.__slots__}
 
 
 def proportion_estimate(successes: int, trials: int, confidence: float = 0.95, unit: str = "trials") -> Estimate:

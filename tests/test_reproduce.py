@@ -309,3 +309,249 @@ def test_reproduce_reports_broken_reference_data(tmp_path: Path) -> None:
                        references=tmp_path / "ref", results=tmp_path / "r", progress=False)
     assert report.exit_code == 1 and "x.csv" in report.failures[0].error
     assert report.table.empty or (report.table["status"] == "no reference").all()
+
+
+# ------------------------------------------------------------------ structure (issue 12)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _imported_modules(module: str) -> set[str]:
+    """The consensuslab modules ``module`` imports (any level, parsed, not executed)."""
+    import ast
+
+    path = ROOT / (module.replace(".", "/") + ".py")
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("consensuslab"):
+            names.add(node.module)
+        elif isinstance(node, ast.Import):
+            names.update(a.name for a in node.names if a.name.startswith("consensuslab"))
+    return names
+
+
+def test_report_modules_point_down_without_cycles() -> None:
+    refs = _imported_modules("consensuslab.references")
+    assert not refs & {"consensuslab.jobs", "consensuslab.report", "consensuslab.reproduce", "consensuslab.notebook_runner"}
+    report = _imported_modules("consensuslab.report")
+    assert "consensuslab.reproduce" not in report and "consensuslab.notebook_runner" not in report
+    jobs = _imported_modules("consensuslab.jobs")
+    assert not jobs & {"consensuslab.report", "consensuslab.reproduce", "consensuslab.references", "consensuslab.cli"}
+    assert "consensuslab.cli" not in _imported_modules("consensuslab.reproduce")
+    # rendering does not execute: report.py uses no pool, kernel or experiment runner
+    text = (ROOT / "consensuslab" / "report.py").read_text()
+    for word in ("ProcessPoolExecutor", "execute_notebook", "run_jobs", ".run("):
+        assert word not in text
+
+
+def test_notebooks_import_references_not_the_runner() -> None:
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        assert "consensuslab.reproduce" not in path.read_text(), path.name
+
+
+# ------------------------------------------------------------------ intervals, sections, quick mode
+
+
+def _estimate(value: float, low: float, high: float, n: int = 100, statistic: str = "mean", q: float | None = None):
+    from consensuslab.stats import Estimate
+
+    return Estimate(value, low, high, n, statistic, "test", q=q)
+
+
+def test_interval_meeting_the_band_is_within_and_point_alone_is_not_enough(refs: Path) -> None:
+    table = compare(load_references(refs), {"fake_ok": 1.10, "fake_off": 1.2, "fake_abs": 10.4},
+                    estimates={"fake_ok": _estimate(1.10, 1.04, 1.16),     # point out, interval meets [0.95, 1.05]
+                               "fake_off": _estimate(1.2, 1.0, 1.4),       # point in, interval in
+                               "fake_abs": _estimate(10.4, 10.6, 10.7)})   # interval misses the band (odd but possible)
+    by_id = table.set_index("id")
+    assert by_id.loc["fake_ok", "status"] == "ok" and by_id.loc["fake_ok", "within"] is True
+    assert by_id.loc["fake_abs", "status"] == "out of tolerance"
+    assert (by_id.loc["fake_ok", "ci_low"], by_id.loc["fake_ok", "ci_high"], by_id.loc["fake_ok", "n"]) == (1.04, 1.16, 100)
+    assert by_id.loc["fake_never", "status"] == "not measured" and math.isnan(by_id.loc["fake_never", "ci_low"])
+
+
+def test_quick_mode_marks_size_dependent_statistics_not_comparable(refs: Path) -> None:
+    estimates = {"fake_ok": _estimate(3.0, 2.9, 3.0, n=20, statistic="max"),
+                 "fake_off": _estimate(9.0, 8.0, 9.5, n=400, statistic="quantile", q=0.995),   # 2 points beyond
+                 "fake_abs": _estimate(10.4, 10.3, 10.5, n=20, statistic="mean")}
+    measured = {"fake_ok": 3.0, "fake_off": 9.0, "fake_abs": 10.4}
+    quick = compare(load_references(refs), measured, estimates=estimates, quick=True).set_index("id")["status"]
+    assert quick["fake_ok"] == quick["fake_off"] == "not comparable in quick mode"
+    assert quick["fake_abs"] == "ok"
+    full = compare(load_references(refs), measured, estimates=estimates, quick=False).set_index("id")["status"]
+    assert full["fake_ok"] == full["fake_off"] == "out of tolerance"  # judged at full size
+
+
+def test_report_sections_ci_columns_and_headline_count_reproductions_only(tmp_path: Path) -> None:
+    write_refs(tmp_path / "ref", "a.csv", [])
+    (tmp_path / "ref" / "a.csv").write_text(
+        HEADER.rstrip("\n") + ",kind\n"
+        "rep_ok,a measured value,1.0,0.1,abs,ms,Paper A §2 Figure 3,reproduction\n"
+        "rep_nc,a maximum,5.0,0.1,rel,ms,Paper A Figure 3,\n"
+        "chk_ok,a closed form,0.5,0,abs,,Paper B Eq. 1,check\n"
+        "chk_bad,a message count,2,0,abs,round trips,Paper C §2,check\n")
+    table = compare(load_references(tmp_path / "ref"), {"rep_ok": 1.05, "rep_nc": 3.0, "chk_ok": 0.5, "chk_bad": 3},
+                    estimates={"rep_ok": _estimate(1.05, 0.98, 1.12, n=1000),
+                               "rep_nc": _estimate(3.0, 2.5, 3.0, n=25, statistic="max")}, quick=True)
+    report = Report([JobOutcome("experiment", "x", True, 1.0)], table, True, tmp_path, 1.0, 2, 0)
+    md = render_markdown(report)
+    assert "**1 of 2 published measurements reproduced within tolerance, 1 not comparable in quick mode.** 1 of 2 checks hold." in md
+    repro = md.split("## Reproductions of published measurements (2)")[1].split("## Checks")[0]
+    checks = md.split("## Checks: analytic identities (2)")[1].split("## Jobs")[0]
+    assert "| 95% CI | n |" in repro and "| rep_ok |" in repro and "| rep_nc |" in repro and "chk_" not in repro
+    assert "| rep_ok | a measured value | 1 ms | 1.05 | [0.98, 1.12] | 1,000 trials | +0.05 (+5.0%) | ±0.1 | yes |" in repro
+    assert "not comparable in quick mode" in repro and "| NO |" not in repro
+    assert "| chk_ok |" in checks and "| chk_bad |" in checks and "| NO |" in checks and "rep_" not in checks
+    page = render_html(report)
+    assert "<th>95% CI</th><th>n</th>" in page and "[0.98, 1.12]" in page and "1,000 trials" in page
+    assert page.index("id='reproductions'") < page.index("id='checks'")
+    assert "1 of 2 published measurements reproduced within tolerance" in page
+
+
+def test_figures_have_captions_and_cell_links(tmp_path: Path) -> None:
+    from consensuslab.jobs import notebook_job
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# 01 — a title"), nbformat.v4.new_markdown_cell("## Balance of a ring"),
+                nbformat.v4.new_code_cell("import matplotlib.pyplot as plt\nplt.plot([0, 1]); plt.show()")]
+    nbformat.write(nb, str(tmp_path / "01-fig.ipynb"))
+    outcome = notebook_job(str(tmp_path / "01-fig.ipynb"), True, str(tmp_path / "out"), 60.0)
+    assert outcome.ok, outcome.error
+    (fig,) = outcome.figures
+    assert fig.caption == "01-fig: Balance of a ring"
+    assert fig.link == f"notebooks/01-fig.html#cell-id={nb.cells[2].id}"
+    page = (tmp_path / "out" / "notebooks" / "01-fig.html").read_text()
+    assert f'id="cell-id={nb.cells[2].id}"' in page  # the anchor the link points at
+    report = Report([outcome], compare(load_references(tmp_path), {}), True, tmp_path / "out", 1.0, 1, 0)
+    assert "01-fig: Balance of a ring" in render_html(report) and fig.link in render_html(report)
+    assert f"([notebook cell]({fig.link}))" in render_markdown(report, figure_links=True)
+
+
+# ------------------------------------------------------------------ static exports (issue 13, item 5)
+
+
+def test_html_export_keeps_execution_counts_and_shows_widgets_not_their_repr(tmp_path: Path) -> None:
+    from consensuslab.jobs import notebook_job
+
+    make_notebook(tmp_path / "01-widgets.ipynb", [
+        "x = 1",
+        "import ipywidgets as W\nfrom IPython.display import display\nout = W.Output()\n"
+        "with out:\n    print('inside the output widget')\n"
+        "W.VBox([W.HBox([W.IntSlider(value=3, description='n')]), out])",
+        "print('done')",
+    ])
+    outcome = notebook_job(str(tmp_path / "01-widgets.ipynb"), True, str(tmp_path / "out"), 60.0)
+    assert outcome.ok, outcome.error
+    executed = nbformat.read(tmp_path / "out" / "notebooks" / "01-widgets.ipynb", as_version=4)
+    assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == [1, 2, 3]
+    state = executed.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
+    names = {s["model_name"] for s in state.values()}
+    assert {"VBoxModel", "HBoxModel", "IntSliderModel", "OutputModel"} <= names
+    outputs = [s["state"]["outputs"] for s in state.values() if s["model_name"] == "OutputModel" and s["state"].get("outputs")]
+    assert any("inside the output widget" in o.get("text", "") for out in outputs for o in out)
+    assert not any("inside the output widget" in str(o) for o in executed.cells[2].outputs)  # not loose in the cell
+    page = (tmp_path / "out" / "notebooks" / "01-widgets.html").read_text()
+    assert "VBox(children" not in page and "Output(" not in page and "IntSlider(" not in page
+    assert "application/vnd.jupyter.widget-view+json" in page and "application/vnd.jupyter.widget-state+json" in page
+    import re
+
+    prompts = re.findall(r"In(?:\s|&nbsp;)\[([ 0-9]*)\]:", page)
+    assert prompts == ["1", "2", "3"]  # execution counts kept: no "In [ ]:"
+    # where the state is missing (a widget that cannot render statically) nothing shows, no repr
+    from consensuslab.notebook_runner import export_html
+
+    del executed.metadata["widgets"]
+    bare = export_html(executed)
+    assert "VBox(children" not in bare and "widget-view+json" not in bare
+
+
+# ------------------------------------------------------------------ reference data and notebooks agree with the report
+
+
+def test_reference_rows_have_valid_kinds_and_checks_are_exact() -> None:
+    refs = load_references()
+    assert set(refs["kind"]) <= {"reproduction", "check"}
+    checks = set(refs.loc[refs["kind"] == "check", "id"])
+    assert {"majority5_load", "paxos_uncontended_round_trips", "bounded_max_over_cap", "maglev_share_spread"} <= checks
+    assert "raft_150_155_median_ms" not in checks
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (ROOT / "data" / "reference").glob("*.csv")))
+def test_sources_name_papers_sections_and_figures_only(name: str, request: pytest.FixtureRequest) -> None:
+    import re
+
+    if name == "linearizability.csv":
+        request.applymarker(pytest.mark.xfail(strict=False, reason="its source texts are rewritten with the Jepsen data (branch check)"))
+    refs = load_references(ROOT / "data" / "reference")
+    bad = [(r["id"], r["source"]) for r in refs[refs["file"] == name].to_dict("records")
+           if re.search(r"\.\./|\b[\w.-]+/[\w.-]+/|\b\w+\.(json|go|py|csv|txt|edn)\b|\bissue\b|consensuslab|test_data", r["source"])]
+    assert not bad, f"{name}: source texts name files or project history, not papers: {bad}"
+
+
+def _parameters(path: Path, quick: bool) -> dict:
+    """The notebook's first code cells (imports left out) run as plain Python, QUICK set."""
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    env = {"os": os, "el": __import__("consensuslab.experiments.election", fromlist=["x"]),
+           "PAPER_RANGES": __import__("consensuslab.experiments.election", fromlist=["x"]).PAPER_RANGES}
+    saved = os.environ.get("CONSENSUSLAB_QUICK")
+    os.environ["CONSENSUSLAB_QUICK"] = "1" if quick else "0"
+    try:
+        exec(cell.source, env)  # noqa: S102 - our own notebook's parameters cell
+    finally:
+        if saved is None:
+            os.environ.pop("CONSENSUSLAB_QUICK")
+        else:
+            os.environ["CONSENSUSLAB_QUICK"] = saved
+    return env
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_notebooks_use_the_reports_trial_counts_and_seed(quick: bool) -> None:
+    from consensuslab.experiments import election as el
+    from consensuslab.experiments.quorum import PBS_TRIALS
+
+    mode = "quick" if quick else "full"
+    p03 = _parameters(ROOT / "notebooks" / "03-raft-election-convergence.ipynb", quick)
+    sizes = el.REPORT_SIZES[mode]
+    assert (p03["FIG16_TRIALS"], p03["NO_RANDOMNESS_TRIALS"], p03["SPLIT_TRIALS"]) == (
+        sizes["fig16_trials"], sizes["no_randomness_trials"], sizes["split_trials"])
+    assert tuple(p03["SPLIT_LS"][:2]) == el.REPORT_SPLIT_LS and p03["SPLIT_SIZES"][0] == 5
+    p06 = _parameters(ROOT / "notebooks" / "06-quorum-math.ipynb", quick)
+    assert p06["WARS_TRIALS"] == PBS_TRIALS[mode]
+    for name in ("03-raft-election-convergence", "06-quorum-math"):  # the seed `reproduce --seed` passes
+        first = next(c for c in nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4).cells if c.cell_type == "code")
+        assert 'SEED = int(os.environ.get("CONSENSUSLAB_SEED", "0"))' in first.source, name
+
+
+def test_notebook_split_votes_are_the_reports_rows() -> None:
+    from consensuslab.experiments import election as el
+
+    nb_rates = el.split_vote_rates(ls=(0.1, 0.2, 0.05), sizes=(5, 9), trials=40, seed=3, executor="inline")
+    report_rates = el.split_vote_rates(ls=el.REPORT_SPLIT_LS, trials=40, seed=3, executor="inline")
+    pd.testing.assert_frame_equal(nb_rates.iloc[:2].reset_index(drop=True), report_rates.reset_index(drop=True))
+
+
+def test_timing_notebook_runs_alone_after_the_others(tmp_path: Path) -> None:
+    from consensuslab.jobs import JobSpec, run_jobs
+    from consensuslab.notebook_runner import runs_alone
+
+    assert runs_alone(ROOT / "notebooks" / "09-scale-out.ipynb")
+    assert not runs_alone(ROOT / "notebooks" / "03-raft-election-convergence.ipynb")
+    order: list[str] = []
+    specs = [JobSpec("experiment", "timed", _timed_job, ("timed", str(tmp_path)), alone=True),
+             JobSpec("experiment", "a", _timed_job, ("a", str(tmp_path))),
+             JobSpec("experiment", "b", _timed_job, ("b", str(tmp_path)))]
+    outcomes = run_jobs(specs, 2, lambda o: order.append(o.name))
+    assert [o.name for o in outcomes] == ["timed", "a", "b"] and order[-1] == "timed"
+    spans = {o.name: tuple(map(float, o.detail.split())) for o in outcomes}
+    others_end = max(spans["a"][1], spans["b"][1])
+    assert spans["timed"][0] >= others_end  # nothing else ran while the timing job ran
+
+
+def _timed_job(name: str, folder: str) -> JobOutcome:
+    import time
+
+    start = time.time()
+    time.sleep(0.3)
+    return JobOutcome("experiment", name, True, detail=f"{start} {time.time()}")

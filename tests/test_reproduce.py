@@ -555,3 +555,114 @@ def _timed_job(name: str, folder: str) -> JobOutcome:
     start = time.time()
     time.sleep(0.3)
     return JobOutcome("experiment", name, True, detail=f"{start} {time.time()}")
+
+
+# ------------------------------------------------------------------ a fresh clone with no siblings (issue 13, item 1)
+
+_AUDIT_HOOK = '''
+"""Test helper: log every file a Python process opens or lists (sys.addaudithook)."""
+import os
+import sys
+
+_log = open(os.environ["CONSENSUSLAB_AUDIT_LOG"] + "." + str(os.getpid()), "w", buffering=1)
+
+
+def _hook(event, args):
+    if event in ("open", "os.listdir", "os.scandir") and args and isinstance(args[0], (str, bytes, os.PathLike)):
+        try:
+            _log.write(os.path.abspath(os.fsdecode(args[0])) + "\\n")
+        except Exception:
+            pass
+
+
+sys.addaudithook(_hook)
+'''
+
+_FRESH_RUN = '''
+import sys
+from pathlib import Path
+
+import consensuslab
+from consensuslab.notebook_runner import list_notebooks
+from consensuslab.reproduce import reproduce
+
+clone = Path.cwd()
+assert Path(consensuslab.__file__).resolve().is_relative_to(clone), consensuslab.__file__
+# every experiment (quick) and the notebook that reads the Jepsen histories
+report = reproduce(quick=True, notebooks=[p for p in list_notebooks() if p.stem.startswith("08")], workers=2,
+                   progress=False)
+print("failures:", [(o.name, o.error) for o in report.failures])
+'''
+
+
+def _copy_repository(dest: Path) -> None:
+    """The repository's files as a clone would have them (tracked plus new, not ignored)."""
+    import shutil
+    import subprocess
+
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """``reproduce --quick`` (every experiment, notebook 08) in a copy of the repository that
+    sits alone in an empty temporary folder, every opened or listed path logged."""
+    import subprocess
+    import sys
+
+    alone = tmp_path_factory.mktemp("alone")
+    clone = alone / "consensuslab"
+    _copy_repository(clone)
+    hooks = tmp_path_factory.mktemp("hooks")
+    (hooks / "sitecustomize.py").write_text(_AUDIT_HOOK)
+    logs = tmp_path_factory.mktemp("audit")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONSENSUSLAB_")}
+    env.update(PYTHONPATH=f"{clone}{os.pathsep}{hooks}", CONSENSUSLAB_AUDIT_LOG=str(logs / "opened"))
+    done = subprocess.run([sys.executable, "-c", _FRESH_RUN], cwd=clone, env=env, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    opened = {line for path in logs.iterdir() for line in path.read_text().splitlines()}
+    return {"clone": clone, "stdout": done.stdout, "opened": opened,
+            "table": pd.read_csv(clone / "output" / "report.csv")}
+
+
+def test_fresh_clone_reads_no_file_outside_the_repository(fresh_clone: dict) -> None:
+    import sys
+
+    clone: Path = fresh_clone["clone"]
+    prefixes = {Path(p).resolve() for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
+    watched = [clone.parent, ROOT.parent]  # the clone's empty folder; where this checkout and its siblings live
+    outside = sorted(
+        p for p in fresh_clone["opened"]
+        if any(Path(p).is_relative_to(w) for w in watched)
+        and not Path(p).is_relative_to(clone)
+        and not any(Path(p).resolve().is_relative_to(pre) or Path(p).is_relative_to(pre) for pre in prefixes)
+    )
+    assert not outside, f"files read outside the repository and the Python installation: {outside[:20]}"
+    assert any(p.startswith(str(clone / "data" / "reference")) for p in fresh_clone["opened"])  # the log works
+
+
+@pytest.mark.xfail(strict=False, reason="jepsen data lands with branch check")
+def test_fresh_clone_report_has_every_row_measured(fresh_clone: dict) -> None:
+    table = fresh_clone["table"]
+    assert "failures: []" in fresh_clone["stdout"]
+    missing = table.loc[table["status"] == "not measured", "id"].tolist()
+    assert not missing, f"rows not measured on a fresh clone: {missing}"
+
+
+def test_fresh_clone_reproduction_rows_carry_trial_counts_and_intervals(fresh_clone: dict) -> None:
+    table = fresh_clone["table"]
+    sampled = table[(table["kind"] == "reproduction") & table["ours"].notna()
+                    & (table["experiment"] != "linearizability-porcupine")]  # exact verdict counts (branch check)
+    assert len(sampled) >= 29
+    assert sampled["n"].notna().all() and sampled["ci_low"].notna().all() and sampled["ci_high"].notna().all()
+    assert (sampled["ci_low"] <= sampled["ours"] + 1e-9).all() and (sampled["ours"] <= sampled["ci_high"] + 1e-9).all()
+    assert not (table["status"] == "out of tolerance").any(), table[table["status"] == "out of tolerance"]
+    checks = table[table["kind"] == "check"]
+    assert len(checks) >= 9 and (checks["status"] == "ok").all()

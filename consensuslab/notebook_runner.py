@@ -298,7 +298,7 @@ def export_html(nb: Any) -> str:
         for out in cell.get("outputs", []) or []:
             data = out.get("data") if hasattr(out, "get") else None
             view = data.get("application/vnd.jupyter.widget-view+json") if data else None
-            if view is not None:
+            if data and view is not None:
                 data.pop("text/plain", None)
                 if view.get("model_id") not in stored:
                     continue  # cannot render statically: show nothing rather than a repr

@@ -178,12 +178,13 @@ def load_references(folder: str | Path | None = None) -> pd.DataFrame:
 
 
 def tolerance_band(reference: float, tolerance: float, kind: str) -> tuple[float, float]:
-    """The band ``[reference - t, reference + t]``, ``t = tolerance`` or ``tolerance * |reference|``.
+    """The band ``[reference - t, reference + t]``, ``t = tolerance`` or ``tolerance * |reference|``
+    (widened by a hair, 1e-12 relative, so that a value printed equal to a bound counts as within).
 
     Examples
     --------
-    >>> tolerance_band(10.0, 0.1, "rel"), tolerance_band(10.0, 0.5, "abs")
-    ((9.0, 11.0), (9.5, 10.5))
+    >>> [round(x, 9) for x in tolerance_band(10.0, 0.1, "rel") + tolerance_band(10.0, 0.5, "abs")]
+    [9.0, 11.0, 9.5, 10.5]
     """
     if kind not in ("abs", "rel"):
         raise ValueError(f"`kind` must be one of ['abs', 'rel']; got {kind!r}.")

@@ -9,7 +9,7 @@ returns an exit code: 0 on success, 1 when a job failed, 2 for bad arguments (ar
 convention; the message says which argument and what was expected).
 
 ``consensuslab reproduce`` runs the published-size experiments by default (about two
-minutes on 2 cores); ``--quick`` uses small samples (about 30 s) — a few reference rows then
+minutes on 2 cores); ``--quick`` uses small samples (about 40 s) — a few reference rows then
 miss their tolerance, and the report says so.
 """
 
@@ -87,7 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "HTML, result tables and report.html, and print a Markdown summary. Full-size runs are the default.",
     )
     mode = rep.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="full", action="store_false", help="small samples (about 30 s on 2 cores)")
+    mode.add_argument("--quick", dest="full", action="store_false", help="small samples (about 40 s on 2 cores)")
     mode.add_argument("--full", dest="full", action="store_true",
                       help="published-size runs (the default; about 2 minutes on 2 cores)")
     rep.set_defaults(full=True)

@@ -258,9 +258,9 @@ def test_readme_commands_work_in_a_fresh_virtual_environment(tmp_path: Path) -> 
     finally:
         dash.terminate()
         dash.wait(timeout=30)
-    snippet = (ROOT / "README.md").read_text().split("```python", 1)[1].split("```", 1)[0]
-    snippet += "\nprint(len(result.table), sorted(result.measured)[:1])\n"
-    done = subprocess.run([str(bin_dir / "python"), "-c", snippet], cwd=repo, env=env, capture_output=True, text=True,
+    script = tmp_path / "scale_out.py"  # the README's Dask example, run as a script
+    script.write_text((ROOT / "README.md").read_text().split("```python", 1)[1].split("```", 1)[0])
+    done = subprocess.run([str(bin_dir / "python"), str(script)], cwd=repo, env=env, capture_output=True, text=True,
                           timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "raft_" in done.stdout
+    assert "rows x" in done.stdout  # the printed result table

@@ -146,12 +146,18 @@ def _fmt_n(row: Mapping[str, Any]) -> str:
     n = row.get("n")
     if n is None or (isinstance(n, float) and math.isnan(n)):
         return "–"
-    unit = str(row.get("n_unit") or "")
-    return f"{int(n):,} {unit}".strip()
+    return f"{int(n):,} {_text(row.get('n_unit'))}".strip()
+
+
+def _text(value: Any) -> str:
+    """A table cell as text; empty for None/NaN (a table read back from CSV has NaN)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
 
 
 def _fmt_method(row: Mapping[str, Any]) -> str:
-    stat, method = str(row.get("statistic") or ""), str(row.get("ci_method") or "")
+    stat, method = _text(row.get("statistic")), _text(row.get("ci_method"))
     return f"{stat}, {method}" if stat and method else stat or method
 
 
@@ -304,7 +310,7 @@ h1{font-size:1.6rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 table{border-collapse:collapse;width:100%;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f4f4f4}td code{overflow-wrap:anywhere;font-size:.8rem}td.id{min-width:10rem;max-width:16rem}td.src{font-size:.8rem;color:#444;max-width:24rem}td.q{max-width:20rem}.wide{overflow-x:auto}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.how{font-size:.75rem;color:#555}
+td.how,div.how{font-size:.75rem;color:#555;white-space:normal}td.num.n{white-space:normal;font-size:.8rem;min-width:6rem;max-width:10rem}td.q{min-width:14rem}
 tr.ok td.st{background:#e3f6e3}tr.bad td.st{background:#fbe0e0}tr.miss td.st{background:#fff3cd}tr.nc td.st{background:#e8eef8}
 .note{background:#fff8e1;border-left:4px solid #f0c040;padding:.5rem 1rem}
 .rule{background:#f4f7fb;border-left:4px solid #7a9cc6;padding:.5rem 1rem}

@@ -118,7 +118,7 @@ def hashing_balance(quick: bool = False, seed: int = 0, executor: Executor | Non
     ]
     measured["multiprobe21_peak_to_mean"] = float(np.mean(peaks))
     # a maximum over nodes (compared at the paper's large n only): mean over layouts, t interval
-    peak = stats.mean_estimate(peaks, method="t", unit=f"layouts of {n_mp} nodes")
+    peak = stats.mean_estimate(peaks, method="t", unit=f"layout(s) of {n_mp} nodes")
     estimates["multiprobe21_peak_to_mean"] = stats.Estimate(
         peak.value, peak.low, peak.high, peak.n, "max", peak.method, peak.unit)
     rows.append({"algorithm": "multiprobe", "config": f"{n_mp} nodes, {k_mp} probes, exact shares, {layouts} layout(s)",

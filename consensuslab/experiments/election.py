@@ -103,6 +103,7 @@ __all__ = [
     "paper_measurements",
     "paper_estimates",
     "REPORT_SIZES",
+    "REPORT_SPLIT_LS",
     "explore",
     "raft_election",
 ]

@@ -8,8 +8,8 @@ A thin argparse front end; the work is in :mod:`consensuslab.reproduce` (orchest
 returns an exit code: 0 on success, 1 when a job failed, 2 for bad arguments (argparse's
 convention; the message says which argument and what was expected).
 
-``consensuslab reproduce`` runs the published-size experiments by default (about two
-minutes on 2 cores); ``--quick`` uses small samples (about 40 s) — a few reference rows then
+``consensuslab reproduce`` runs the published-size experiments by default (about 2.5
+minutes on 2 idle cores); ``--quick`` uses small samples (about 40 s) — a few reference rows then
 miss their tolerance, and the report says so.
 """
 
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = rep.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="full", action="store_false", help="small samples (about 40 s on 2 cores)")
     mode.add_argument("--full", dest="full", action="store_true",
-                      help="published-size runs (the default; about 2 minutes on 2 cores)")
+                      help="published-size runs (the default; about 2.5 minutes on 2 cores)")
     rep.set_defaults(full=True)
     rep.add_argument("--only", nargs="+", metavar="NAME", default=None,
                      help="only these experiments/notebooks (name, notebook stem, number like 03, or topic)")

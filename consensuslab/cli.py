@@ -9,8 +9,9 @@ returns an exit code: 0 on success, 1 when a job failed, 2 for bad arguments (ar
 convention; the message says which argument and what was expected).
 
 ``consensuslab reproduce`` runs the published-size experiments by default (about 2.5
-minutes on 2 idle cores); ``--quick`` uses small samples (about 40 s) — a few reference rows then
-miss their tolerance, and the report says so.
+minutes on 2 idle cores); ``--quick`` uses small samples (about 40 s): the intervals are wider,
+and rows whose statistic depends on the sample size (maxima, thin tails) are marked "not
+comparable in quick mode".
 """
 
 from __future__ import annotations

@@ -304,6 +304,8 @@ def notebook_job(path: str, quick: bool, out_dir: str, cell_timeout: float, seed
                 return JobOutcome("notebook", name, False, time.perf_counter() - start,
                                   error=f"HTML export failed: {type(exc).__name__}: {exc}", files=files, alone=alone)
         figures = []
+        for stale in (out / "figures").glob(f"{name}-*.png"):  # a previous run's, maybe more of them
+            stale.unlink(missing_ok=True)
         for k, fc in enumerate(figure_cells(run.nb), start=1):
             fig_path = out / "figures" / f"{name}-{k:02d}.png"
             atomic_write(fig_path, functools.partial(Path.write_bytes, data=fc.png))  # tmp.write_bytes(png)

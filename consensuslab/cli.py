@@ -2,14 +2,16 @@
 
 Theory of operation
 -------------------
-A thin argparse front end; the work is in :mod:`consensuslab.reproduce` (running experiments
-and notebooks, the report) and :mod:`consensuslab.dashboard` (Voilà). Every subcommand
+A thin argparse front end; the work is in :mod:`consensuslab.reproduce` (orchestration over
+:mod:`consensuslab.jobs`, :mod:`consensuslab.references` and :mod:`consensuslab.report`) and
+:mod:`consensuslab.dashboard` (Voilà). Every subcommand
 returns an exit code: 0 on success, 1 when a job failed, 2 for bad arguments (argparse's
 convention; the message says which argument and what was expected).
 
-``consensuslab reproduce`` runs the published-size experiments by default (about two
-minutes on 2 cores); ``--quick`` uses small samples (about 30 s) — a few reference rows then
-miss their tolerance, and the report says so.
+``consensuslab reproduce`` runs the published-size experiments by default (about 2.5
+minutes on 2 idle cores); ``--quick`` uses small samples (about 40 s): the intervals are wider,
+and rows whose statistic depends on the sample size (maxima, thin tails) are marked "not
+comparable in quick mode".
 """
 
 from __future__ import annotations
@@ -86,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "HTML, result tables and report.html, and print a Markdown summary. Full-size runs are the default.",
     )
     mode = rep.add_mutually_exclusive_group()
-    mode.add_argument("--quick", dest="full", action="store_false", help="small samples (about 30 s on 2 cores)")
+    mode.add_argument("--quick", dest="full", action="store_false", help="small samples (about 40 s on 2 cores)")
     mode.add_argument("--full", dest="full", action="store_true",
-                      help="published-size runs (the default; about 2 minutes on 2 cores)")
+                      help="published-size runs (the default; about 2.5 minutes on 2 cores)")
     rep.set_defaults(full=True)
     rep.add_argument("--only", nargs="+", metavar="NAME", default=None,
                      help="only these experiments/notebooks (name, notebook stem, number like 03, or topic)")
@@ -117,8 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _cmd_list() -> int:
     from consensuslab.experiments.registry import all_experiments
-    from consensuslab.notebook_runner import list_notebooks
-    from consensuslab.reproduce import notebook_title
+    from consensuslab.notebook_runner import list_notebooks, notebook_title
 
     experiments = all_experiments()
     print("Experiments (consensuslab run NAME):")
@@ -143,9 +144,9 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import pandas as pd
 
     from consensuslab.experiments.registry import get
-    from consensuslab.reproduce import (
-        InlineExecutor, compare, load_references, reference_markdown, references_dir, write_result,
-    )
+    from consensuslab.jobs import InlineExecutor, write_result
+    from consensuslab.references import compare, load_references
+    from consensuslab.report import reference_markdown
 
     try:
         exp = get(args.name)
@@ -173,18 +174,21 @@ def _cmd_run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print(f"\n{len(table)} row(s) in {duration:.1f} s -> {csv_path} (+ {json_path.name})")
     if result.measured:
         try:
-            refs = load_references(references_dir())
+            refs = load_references()
         except ValueError as exc:
             print(f"reference data: {exc}", file=sys.stderr)
             refs = None
         if refs is not None:
             print("\nPublished numbers:")
-            print(reference_markdown(compare(refs, dict(result.measured), include_unmeasured=False), width=70))
+            table = compare(refs, dict(result.measured), estimates=dict(result.estimates), quick=args.quick,
+                            include_unmeasured=False)
+            print(reference_markdown(table, width=70))
     return 0
 
 
 def _cmd_reproduce(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    from consensuslab.reproduce import render_markdown, reproduce
+    from consensuslab.report import render_markdown
+    from consensuslab.reproduce import reproduce
 
     if args.notebooks is not None and not args.notebooks.is_dir():
         parser.error(f"--notebooks must be an existing folder; got {str(args.notebooks)!r}.")

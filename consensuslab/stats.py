@@ -16,12 +16,27 @@ sample into the numbers a notebook or report shows, always with an uncertainty:
 * :func:`chisquare_uniform` — chi-square test that a load vector is uniform
   (``scipy.stats.chisquare``).
 
+For the reproduction report, an :class:`Estimate` is one number with its sample size and its
+95% interval; the helpers that build one say which interval they use:
+
+* :func:`proportion_estimate` — Wilson score interval (``scipy.stats.binomtest``).
+* :func:`quantile_estimate` — the exact, distribution-free order-statistic interval of a
+  quantile (``scipy.stats.quantile_test``); the median is the quantile 0.5.
+* :func:`mean_estimate` — the t interval (``scipy.stats.ttest_1samp``) for a handful of
+  independent runs, or a percentile bootstrap (``scipy.stats.bootstrap``) for a large sample.
+* :func:`bootstrap_estimate` — a percentile bootstrap of any statistic (a standard deviation,
+  a ratio, a maximum). For a maximum the interval only says how much the few largest trials
+  matter; maxima are compared at the published sample size only (see :mod:`consensuslab.references`).
+* :func:`exact_estimate` — a census or a deterministic computation: no sampling, the interval
+  is the value itself.
+
 Nothing here reimplements a test; every helper validates its input and names the parameter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,7 +45,10 @@ from scipy import stats as _st
 
 from consensuslab._validate import check_float, check_int
 
-__all__ = ["summarize", "ecdf", "wilson", "compare", "chisquare_uniform"]
+__all__ = [
+    "summarize", "ecdf", "wilson", "compare", "chisquare_uniform",
+    "Estimate", "proportion_estimate", "quantile_estimate", "mean_estimate", "bootstrap_estimate", "exact_estimate",
+]
 
 
 def _as_sample(name: str, samples: Sequence[float] | np.ndarray, min_size: int = 1) -> np.ndarray:
@@ -167,3 +185,176 @@ def chisquare_uniform(loads: Sequence[float] | np.ndarray) -> float:
     if x.sum() == 0:
         raise ValueError("`loads` must not all be zero.")
     return float(_st.chisquare(x).pvalue)
+
+
+# ---------------------------------------------------------------------------------------------
+# estimates with their interval (what the reproduction report shows for "ours")
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A measured value with its sample size and confidence interval.
+
+    Attributes
+    ----------
+    value : float
+        The point estimate (the number the report shows as "ours").
+    low, high : float
+        The confidence interval (``low <= high``); equal to ``value`` for an exact value.
+    n : int
+        The sample size the value was computed from (trials, nodes, histories...).
+    statistic : str
+        What was computed: ``"proportion"``, ``"mean"``, ``"quantile"``, ``"max"``, ``"min"``,
+        ``"std"``, ``"ratio"``, ``"exact"``... ``"max"``/``"min"`` and tail quantiles depend on
+        the sample size (see :attr:`size_dependent`).
+    method : str
+        How the interval was computed (``"Wilson"``, ``"exact order statistic"``,
+        ``"percentile bootstrap"``, ``"t"``, ``"exact"``).
+    unit : str
+        What ``n`` counts (``"trials"``, ``"node shares"``, ``"histories"``...).
+    q : float, optional
+        The quantile level, for ``statistic="quantile"``.
+    confidence : float
+        The confidence level of the interval.
+
+    Examples
+    --------
+    >>> e = proportion_estimate(52, 1000)
+    >>> round(e.value, 3), round(e.low, 3), round(e.high, 3), e.n
+    (0.052, 0.04, 0.068, 1000)
+    """
+
+    value: float
+    low: float
+    high: float
+    n: int
+    statistic: str
+    method: str
+    unit: str = "trials"
+    q: float | None = None
+    confidence: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not (self.low <= self.high) and not (np.isnan(self.low) or np.isnan(self.high)):
+            raise ValueError(f"`low` must be <= `high`; got {self.low} > {self.high}.")
+        check_int("n", self.n, 0)
+
+    @property
+    def size_dependent(self) -> bool:
+        """Whether the statistic changes systematically with the sample size.
+
+        True for maxima and minima (the largest of 20 trials is smaller than the largest of
+        1000), and for a tail quantile estimated from fewer than 10 points beyond it
+        (``n * min(q, 1 - q) < 10``). Such values are comparable with a published one only
+        at the published sample size.
+        """
+        if self.statistic in ("max", "min"):
+            return True
+        if self.statistic == "quantile" and self.q is not None:
+            return self.n * min(self.q, 1.0 - self.q) < 10
+        return False
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as a plain dict (for JSON sidecars)."""
+        return {f: getattr(self, f) for f in self.__slots__}
+
+
+def proportion_estimate(successes: int, trials: int, confidence: float = 0.95, unit: str = "trials") -> Estimate:
+    """A proportion with its Wilson score interval (:func:`wilson`)."""
+    lo, hi = wilson(successes, trials, confidence)
+    return Estimate(successes / trials, lo, hi, int(trials), "proportion", "Wilson", unit, confidence=confidence)
+
+
+def quantile_estimate(
+    samples: Sequence[float] | np.ndarray, q: float, confidence: float = 0.95, unit: str = "trials",
+    method: str = "inverted_cdf",
+) -> Estimate:
+    """The ``q`` quantile with its exact order-statistic interval (``scipy.stats.quantile_test``).
+
+    The interval is distribution-free: it holds for any continuous distribution. ``+inf``
+    values (censored trials) are allowed; the point estimate uses ``numpy.quantile(method=...)``.
+
+    Examples
+    --------
+    >>> e = quantile_estimate(np.arange(1.0, 101.0), 0.5)
+    >>> e.value, e.low, e.high
+    (50.0, 40.0, 61.0)
+    """
+    x = np.asarray(samples, dtype=float).ravel()
+    if x.size < 1 or np.any(np.isnan(x)):
+        raise ValueError(f"`samples` must hold at least one value and no NaN; got {x.size} value(s).")
+    check_float("q", q, 0.0, 1.0, low_open=True, high_open=True)
+    check_float("confidence", confidence, 0.0, 1.0, low_open=True, high_open=True)
+    value = float(np.quantile(x, q, method=method))  # type: ignore[call-overload]
+    ci = _st.quantile_test(x, q=value if np.isfinite(value) else 0.0, p=q).confidence_interval(confidence)
+    low = float(ci.low) if np.isfinite(ci.low) else float(np.min(x))
+    high = float(ci.high) if not np.isnan(ci.high) else float(np.max(x))
+    return Estimate(value, min(low, value), max(high, value), int(x.size), "quantile", "exact order statistic", unit,
+                    q=float(q), confidence=confidence)
+
+
+def mean_estimate(
+    samples: Sequence[float] | np.ndarray, confidence: float = 0.95, unit: str = "trials", method: str = "auto",
+    seed: int = 0, n_resamples: int = 2000,
+) -> Estimate:
+    """The mean with a t interval (fewer than 30 values, or ``method="t"``) or a percentile
+    bootstrap interval (``method="bootstrap"``)."""
+    x = _as_sample("samples", samples)
+    if method == "auto":
+        method = "t" if x.size < 30 else "bootstrap"
+    if method not in ("t", "bootstrap"):
+        raise ValueError(f"`method` must be one of ['auto', 't', 'bootstrap']; got {method!r}.")
+    mean = float(x.mean())
+    if x.size < 2 or np.ptp(x) == 0:
+        return Estimate(mean, mean, mean, int(x.size), "mean", "t" if method == "t" else "percentile bootstrap", unit,
+                        confidence=confidence)
+    if method == "t":
+        ci = _st.ttest_1samp(x, 0.0).confidence_interval(confidence)
+        return Estimate(mean, float(ci.low), float(ci.high), int(x.size), "mean", "t", unit, confidence=confidence)
+    return bootstrap_estimate(x, np.mean, "mean", confidence=confidence, unit=unit, seed=seed, n_resamples=n_resamples)
+
+
+def bootstrap_estimate(
+    samples: Sequence[float] | np.ndarray,
+    statistic: Callable[..., Any],
+    name: str,
+    confidence: float = 0.95,
+    unit: str = "trials",
+    seed: int = 0,
+    n_resamples: int = 2000,
+    q: float | None = None,
+) -> Estimate:
+    """Any statistic of one sample with a percentile bootstrap interval (``scipy.stats.bootstrap``).
+
+    Parameters
+    ----------
+    samples : array_like
+        Finite values, at least two.
+    statistic : callable
+        ``statistic(x, axis=-1) -> value`` (vectorized, like ``numpy.std``).
+    name : str
+        The :attr:`Estimate.statistic` label (``"std"``, ``"max"``...).
+
+    Examples
+    --------
+    >>> e = bootstrap_estimate(np.arange(10.0), np.max, "max")
+    >>> e.value, e.high, e.statistic
+    (9.0, 9.0, 'max')
+    """
+    x = _as_sample("samples", samples, min_size=2)
+    check_int("n_resamples", n_resamples, 100)
+    value = float(statistic(x, axis=-1))
+    if np.ptp(x) == 0:
+        return Estimate(value, value, value, int(x.size), name, "percentile bootstrap", unit, q=q, confidence=confidence)
+    batch = max(1, int(2e7 // max(1, x.size)))  # bounded memory for large samples
+    res = _st.bootstrap((x,), statistic, confidence_level=confidence, n_resamples=n_resamples, method="percentile",
+                        random_state=np.random.default_rng(seed), vectorized=True, batch=batch)
+    low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+    return Estimate(value, min(low, value), max(high, value), int(x.size), name, "percentile bootstrap", unit,
+                    q=q, confidence=confidence)
+
+
+def exact_estimate(value: float, n: int = 1, unit: str = "cases", statistic: str = "exact") -> Estimate:
+    """A value without sampling error (a census, a closed form): the interval is the value."""
+    v = float(value)
+    return Estimate(v, v, v, int(n), statistic, "exact", unit)

@@ -41,7 +41,7 @@ def fake_registry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     ref = tmp_path / "reference"
     ref.mkdir()
     (ref / "cli.csv").write_text(HEADER + "cli_value,a value,2.0,0.1,abs,ms,Test paper §4\n")
-    monkeypatch.setattr("consensuslab.reproduce.references_dir", lambda: ref)
+    monkeypatch.setattr("consensuslab.references.references_dir", lambda: ref)
     return tmp_path
 
 
@@ -58,7 +58,7 @@ def test_run_writes_table_sidecar_and_reference_rows(fake_registry: Path, capsys
     table = pd.read_csv(fake_registry / "results" / "tiny.csv")
     meta = json.loads((fake_registry / "results" / "tiny.json").read_text())
     assert len(table) == 3 and meta["params"] == {"n": 3} and meta["quick"] is True and meta["seed"] == 0
-    assert "| cli_value | a value | 2 ms | 2 | 0 | ±0.1 | yes | Test paper §4 |" in out
+    assert "| cli_value | a value | 2 ms | 2 | – | – | 0 | ±0.1 | yes | Test paper §4 |" in out
     assert "3 row(s)" in out
 
 
@@ -112,7 +112,7 @@ def test_reproduce_exit_codes_and_summary(fake_registry: Path, capsys: pytest.Ca
     common = ["--quick", "--notebooks", str(nbdir), "--out", str(fake_registry / "out"), "--no-progress", "--workers", "2"]
     assert cli.main(["reproduce", "--only", "tiny", *common]) == 0
     out = capsys.readouterr().out
-    assert "1 of 1 within tolerance" in out and "| cli_value |" in out
+    assert "1 of 1 published measurements reproduced within tolerance" in out and "| cli_value |" in out
     assert cli.main(["reproduce", *common]) == 1  # everything: one broken experiment, one broken notebook
     captured = capsys.readouterr()
     assert "**experiment broken**: RuntimeError: deliberately broken" in captured.out
@@ -175,3 +175,92 @@ def test_reproduce_defaults_to_published_size_runs() -> None:
     parser = cli.build_parser()
     assert parser.parse_args(["reproduce"]).full is True
     assert parser.parse_args(["reproduce", "--quick"]).full is False
+
+
+# ------------------------------------------------------------------ the README's commands (issue 13, item 2)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_block(marker: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    after = text.split(f"<!-- {marker} -->", 1)[1]
+    return after.split("```bash", 1)[1].split("```", 1)[0].strip()
+
+
+def _extra_requirements(extra: str) -> set[str]:
+    """Distribution names an extra installs, self-references (consensuslab[x]) expanded."""
+    import re
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    names: set[str] = set()
+    for req in extras[extra]:
+        name = re.match(r"[A-Za-z0-9_.-]+", req).group(0).lower()
+        if name == "consensuslab":
+            for inner in re.search(r"\[(.*)\]", req).group(1).split(","):
+                names |= _extra_requirements(inner.strip())
+        else:
+            names.add(name)
+    return names
+
+
+def test_readme_main_install_brings_what_the_readme_commands_need() -> None:
+    import re
+
+    main = _readme_block("main-command")
+    extras = re.findall(r'pip install -e "\.\[([a-z,]+)\]"', main)
+    assert extras, f"the main command installs no extra: {main}"
+    installed = set().union(*(_extra_requirements(e.strip()) for x in extras for e in x.split(",")))
+    readme = (ROOT / "README.md").read_text()
+    needs = {"jupyterlab": "jupyter lab", "voila": "consensuslab dashboard", "dask": "dask.distributed"}
+    for dist, shown in needs.items():
+        assert shown in readme, f"the README no longer shows {shown!r}; update this test"
+        assert dist in installed, f"the README shows {shown!r} but its main install ({main}) does not bring {dist}"
+    assert _extra_requirements("lab") <= _extra_requirements("dev")  # CI tests what users install
+
+
+@pytest.mark.slow
+def test_readme_commands_work_in_a_fresh_virtual_environment(tmp_path: Path) -> None:
+    """The main install line, then the dashboard and Dask scale-out the README shows (minutes:
+    creates a virtual environment and installs from the package index; `pytest -m slow`)."""
+    import os
+    import shutil
+    import socket
+    import time
+    import urllib.request
+
+    shutil.copytree(ROOT, tmp_path / "repo", ignore=shutil.ignore_patterns(".venv", ".git", "output", ".mypy_cache",
+                                                                              "__pycache__", "*.egg-info"))
+    repo = tmp_path / "repo"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("CONSENSUSLAB_")}
+    install = _readme_block("main-command").split("&& consensuslab reproduce")[0]
+    subprocess.run(["bash", "-c", install], cwd=repo, env=env, check=True, capture_output=True, timeout=1500)
+    bin_dir = repo / ".venv" / "bin"
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    dash = subprocess.Popen([str(bin_dir / "consensuslab"), "dashboard", "05-hash-ring-balance.ipynb", "--no-browser",
+                             "--port", str(port), "--quick"], cwd=repo, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline, page = time.monotonic() + 180, ""
+        while time.monotonic() < deadline and not page:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as reply:
+                    page = reply.read().decode()
+            except OSError:
+                time.sleep(1)
+        assert "Hash" in page or "hash" in page, page[:500]
+    finally:
+        dash.terminate()
+        dash.wait(timeout=30)
+    script = tmp_path / "scale_out.py"  # the README's Dask example, run as a script
+    script.write_text((ROOT / "README.md").read_text().split("```python", 1)[1].split("```", 1)[0])
+    done = subprocess.run([str(bin_dir / "python"), str(script)], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "rows x" in done.stdout  # the printed result table

@@ -106,6 +106,9 @@ __all__ = [
     "prevote_effect",
     "cluster_size_effect",
     "paper_measurements",
+    "paper_estimates",
+    "REPORT_SIZES",
+    "REPORT_SPLIT_LS",
     "explore",
     "raft_election",
 ]
@@ -625,29 +628,74 @@ def paper_measurements(summary: pd.DataFrame) -> dict[str, float]:
     }
 
 
+def paper_estimates(trials: pd.DataFrame) -> dict[str, Any]:
+    """Sample size and 95% interval of each :func:`paper_measurements` value (for the report).
+
+    ``trials`` is the per-trial table of :func:`election_downtime` for the Figure-16 ranges.
+    The censored fraction gets a Wilson interval, the median the exact order-statistic
+    interval, the mean (over converged trials) and the maxima a percentile bootstrap
+    (:mod:`consensuslab.stats`). A maximum depends on the number of trials, so it is compared
+    with the paper's only at the paper's 1000 trials.
+    """
+    from consensuslab import stats
+
+    out: dict[str, Any] = {}
+    by = {r: g["downtime"].to_numpy(dtype=float) for r, g in trials.groupby("range", sort=False)}
+    if "150-150ms" in by:
+        x = by["150-150ms"]
+        out["raft_150_150_censored_fraction"] = stats.proportion_estimate(int((~np.isfinite(x)).sum()), len(x))
+    if "150-155ms" in by:
+        out["raft_150_155_median_ms"] = stats.quantile_estimate(by["150-155ms"], 0.5, method="inverted_cdf")
+    if "150-200ms" in by and np.isfinite(by["150-200ms"]).all() and len(by["150-200ms"]) > 1:
+        out["raft_150_200_max_ms"] = stats.bootstrap_estimate(by["150-200ms"], np.max, "max")
+    if "12-24ms" in by:
+        x = by["12-24ms"]
+        done = x[np.isfinite(x)]
+        if done.size:
+            out["raft_12_24_mean_ms"] = stats.mean_estimate(done, method="bootstrap")
+        if np.isfinite(x).all() and len(x) > 1:
+            out["raft_12_24_max_ms"] = stats.bootstrap_estimate(x, np.max, "max")
+    return out
+
+
+#: The report's sample sizes (``consensuslab reproduce``; notebook 03 uses the same, so the
+#: numbers it prints are the report's): trials per Figure-16 range, for the range without
+#: randomness, and per split-vote configuration; the split-vote latencies (the report's two).
+REPORT_SIZES: dict[str, dict[str, int]] = {
+    "full": {"fig16_trials": PAPER_TRIALS, "no_randomness_trials": PAPER_TRIALS_NO_RANDOMNESS, "split_trials": 2000},
+    "quick": {"fig16_trials": 25, "no_randomness_trials": 5, "split_trials": 150},
+}
+REPORT_SPLIT_LS: tuple[float, float] = (0.1, 0.2)
+
+
 @experiment("raft-election", "Raft leader re-election time vs the Raft paper's Figure 16 and the split-vote model")
 def raft_election(quick: bool = False, seed: int = 0, executor: Executor | str | None = None) -> Result:
     """Figure 16 (ten ranges) plus the dissertation's fixed-latency split-vote rates.
 
-    Quick mode runs 20 trials per range (5 without randomness) and 300 split-vote trials.
+    Sizes: :data:`REPORT_SIZES` (full: the paper's 1000 trials per range, 100 without
+    randomness; quick: 25 and 5). The range without randomness runs with ``seed``, the nine
+    others with ``seed + 1``, and the split votes with ``seed``, as notebook 03 does.
     """
-    trials = 20 if quick else None
-    if quick:
-        fig = election_downtime(PAPER_RANGES[1:], trials=trials, seed=seed, executor=executor)
-        none = election_downtime(PAPER_RANGES[:1], trials=5, seed=seed + 1, executor=executor)
-        fig = pd.concat([none, fig], ignore_index=True)
-    else:
-        fig = election_downtime(PAPER_RANGES, seed=seed, executor=executor)
+    from consensuslab.stats import proportion_estimate
+
+    sizes = REPORT_SIZES["quick" if quick else "full"]
+    none = election_downtime(PAPER_RANGES[:1], trials=sizes["no_randomness_trials"], seed=seed, executor=executor)
+    rest = election_downtime(PAPER_RANGES[1:], trials=sizes["fig16_trials"], seed=seed + 1, executor=executor)
+    fig = pd.concat([none, rest], ignore_index=True)
     summary = downtime_summary(fig)
     measured = paper_measurements(summary)
-    splits = split_vote_rates(ls=(0.1, 0.2), trials=300 if quick else 4000, seed=seed, executor=executor)
+    estimates = paper_estimates(fig)
+    splits = split_vote_rates(ls=REPORT_SPLIT_LS, trials=sizes["split_trials"], seed=seed, executor=executor)
     for _, row in splits.iterrows():
-        measured[f"split_vote_rate_s4_l{row['l']:g}"] = float(row["simulated"])
+        key = f"split_vote_rate_s4_l{row['l']:g}"
+        measured[key] = float(row["simulated"])
+        estimates[key] = proportion_estimate(int(round(row["simulated"] * row["trials"])), int(row["trials"]))
     table = summary.assign(kind="figure16")
     table = pd.concat([table, splits.assign(kind="split_votes")], ignore_index=True)
     params = {
         "ranges": [list(r) for r in PAPER_RANGES],
-        "trials": "1000 (100 for 150-150)" if not quick else "20 (5 for 150-150)",
+        "trials": f"{sizes['fig16_trials']} ({sizes['no_randomness_trials']} for 150-150)",
+        "split_trials": sizes["split_trials"],
         "n": 5,
         "latency_ms": PAPER_LATENCY,
         "disk_ms": PAPER_DISK,
@@ -656,4 +704,4 @@ def raft_election(quick: bool = False, seed: int = 0, executor: Executor | str |
         "quick": quick,
         "seed": seed,
     }
-    return Result(table=table, measured=measured, params=params)
+    return Result(table=table, measured=measured, params=params, estimates=estimates)

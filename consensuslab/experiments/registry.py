@@ -17,9 +17,12 @@ import importlib
 from collections.abc import Callable, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
+if TYPE_CHECKING:  # scipy is imported only by the experiments that build estimates
+    from consensuslab.stats import Estimate
 
 __all__ = ["Result", "Experiment", "experiment", "get", "all_experiments", "TOPIC_MODULES"]
 
@@ -48,11 +51,23 @@ class Result:
         reproduces. Leave empty if the experiment reproduces no published number.
     params : dict
         The parameters that defined the run (written to the JSON sidecar).
+    estimates : dict[str, Estimate]
+        For a ``measured`` id computed from a sample: the sample size and the 95% interval
+        (:class:`consensuslab.stats.Estimate`, built with the helpers of :mod:`consensuslab.stats`).
+        The reproduction report shows them beside the value and judges the row by whether the
+        interval meets the tolerance band (:func:`consensuslab.references.compare`). Leave out
+        ids that are exact (a closed form, a message count).
     """
 
     table: pd.DataFrame
     measured: Mapping[str, float] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
+    estimates: Mapping[str, Estimate] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        extra = sorted(set(self.estimates) - set(self.measured))
+        if extra:
+            raise ValueError(f"`estimates` must be keyed by ids of `measured`; got extra ids {extra}.")
 
 
 ExperimentFn = Callable[..., Result]

@@ -241,6 +241,18 @@ def runs_alone(path: str | Path) -> bool:
     return bool(nb is not None and nb.metadata.get("consensuslab", {}).get("run_alone", False))
 
 
+def reproduce_quick(path: str | Path) -> bool:
+    """Whether ``consensuslab reproduce`` runs the notebook in quick mode even in a full run.
+
+    For notebooks whose full size is a long study or a live measurement (minutes to an hour),
+    not a reproduction of a published figure: their full run is asked for explicitly
+    (``CONSENSUSLAB_QUICK=0`` in Jupyter, or the experiment through ``consensuslab run``). Set in
+    the notebook's metadata: ``"consensuslab": {"reproduce_quick": true}``.
+    """
+    nb = _read(path)
+    return bool(nb is not None and nb.metadata.get("consensuslab", {}).get("reproduce_quick", False))
+
+
 @dataclass(frozen=True)
 class FigureCell:
     """A PNG output of an executed notebook and where it sits."""

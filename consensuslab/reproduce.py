@@ -80,8 +80,8 @@ def select(
     ValueError
         A name matches nothing; the message lists the valid names.
     """
-    if not only:
-        return dict(experiments), list(notebooks)
+    if not only:  # everything but the long studies (they run when named)
+        return {k: e for k, e in experiments.items() if not getattr(e, "study", False)}, list(notebooks)
     chosen_exp: dict[str, Experiment] = {}
     chosen_nb: list[Path] = []
     unknown = []
@@ -163,7 +163,7 @@ def reproduce(
     from tqdm.auto import tqdm
 
     from consensuslab.experiments.registry import all_experiments
-    from consensuslab.notebook_runner import list_notebooks, runs_alone
+    from consensuslab.notebook_runner import list_notebooks, reproduce_quick, runs_alone
 
     t0 = time.perf_counter()
     workers = check_int("workers", workers if workers is not None else (os.cpu_count() or 1), 1)
@@ -193,8 +193,9 @@ def reproduce(
     specs: list[JobSpec] = []
     for p in chosen_nb:
         alone = runs_alone(p)
+        nb_quick = quick or reproduce_quick(p)  # long studies and live runs: quick unless asked for
         specs.append(JobSpec("notebook", p.stem, notebook_job,
-                             (str(p.resolve()), quick, str(out.resolve()), cell_timeout, seed, alone), alone=alone))
+                             (str(p.resolve()), nb_quick, str(out.resolve()), cell_timeout, seed, alone), alone=alone))
     specs += [JobSpec("experiment", name, experiment_job, (exp, quick, seed, str(res))) for name, exp in chosen_exp.items()]
 
     if specs:

@@ -174,7 +174,7 @@ def membership_study(seeds: Iterable[int], membership_rule: bool = True, executo
     return pd.DataFrame(rows)
 
 
-@experiment("raft-membership", "Raft membership changes under a nemesis, with and without the 2015 fix")
+@experiment("raft-membership", "Raft membership changes under a nemesis, with and without the 2015 fix", study=True)
 def raft_membership(quick: bool = False, seed: int = 0, executor: Executor | None = None) -> Result:
     count = 200 if quick else 2000
     seeds = range(seed, seed + count)

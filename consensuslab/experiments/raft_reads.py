@@ -298,7 +298,8 @@ def read_cost_table(trials: int = 5, n: int = 5, seed: int = 0, reads: int = 60)
     return pd.DataFrame(rows)
 
 
-@experiment("raft-reads", "Raft reads: stale reads from leases under clock drift and pauses; ReadIndex and log reads")
+@experiment("raft-reads", "Raft reads: stale reads from leases under clock drift and pauses; ReadIndex and log reads",
+            study=True)
 def raft_reads(quick: bool = False, seed: int = 0, executor: Executor | None = None) -> Result:
     trials = 6 if quick else 40
     table = stale_read_table(stale_read_study(trials=trials, seed=seed, executor=executor))

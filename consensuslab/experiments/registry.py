@@ -35,6 +35,10 @@ TOPIC_MODULES: tuple[str, ...] = (
     "consensuslab.experiments.quorum",
     "consensuslab.experiments.vesta",
     "consensuslab.experiments.linearizability",
+    "consensuslab.experiments.partial_connectivity",
+    "consensuslab.experiments.raft_membership",
+    "consensuslab.experiments.raft_reads",
+    "consensuslab.experiments.vesta_clocks",
 )
 
 
@@ -78,6 +82,9 @@ class Experiment:
     name: str
     description: str
     fn: ExperimentFn
+    #: a long study (minutes to an hour at full size): `consensuslab run NAME` runs it, while
+    #: `consensuslab reproduce` leaves it out unless named with --only
+    study: bool = False
 
     def run(self, *, quick: bool = False, seed: int = 0, executor: Executor | None = None) -> Result:
         result = self.fn(quick=quick, seed=seed, executor=executor)
@@ -89,13 +96,13 @@ class Experiment:
 _REGISTRY: dict[str, Experiment] = {}
 
 
-def experiment(name: str, description: str) -> Callable[[ExperimentFn], ExperimentFn]:
-    """Register ``fn(quick, seed, executor) -> Result`` under ``name``."""
+def experiment(name: str, description: str, study: bool = False) -> Callable[[ExperimentFn], ExperimentFn]:
+    """Register ``fn(quick, seed, executor) -> Result`` under ``name`` (``study``: see :class:`Experiment`)."""
 
     def register(fn: ExperimentFn) -> ExperimentFn:
         if name in _REGISTRY and _REGISTRY[name].fn is not fn:
             raise ValueError(f"experiment name {name!r} is registered twice")
-        _REGISTRY[name] = Experiment(name, description, fn)
+        _REGISTRY[name] = Experiment(name, description, fn, study)
         return fn
 
     return register

@@ -18,7 +18,7 @@ import pytest
 from consensuslab.cluster import Cluster
 from consensuslab.experiments import partial_connectivity as pcx
 from consensuslab.experiments.registry import get
-from consensuslab.reproduce import compare, load_references, references_dir
+from consensuslab.references import compare
 from consensuslab.scenarios.connectivity import (
     PATTERNS,
     ConnectivityPattern,
@@ -128,7 +128,7 @@ def _check_against_sources(summary: pd.DataFrame, deviations_must_show: bool = T
 
 
 def _check_reference_rows(summary: pd.DataFrame) -> None:
-    refs = load_references(references_dir())
+    refs = pcx.study_references()
     ours = pcx.paper_measurements(summary)
     ids = set(refs.loc[refs["id"].str.startswith("pc_"), "id"])
     assert ids == set(ours)
@@ -141,7 +141,7 @@ def _check_reference_rows(summary: pd.DataFrame) -> None:
 
 def test_the_studys_table_matches_the_sources_within_tolerance():
     """200 seeds per cell: outcomes, mean downtimes and throughputs against the sources; the
-    reference rows of data/reference/partial_connectivity.csv within their tolerances."""
+    reference rows of data/studies/partial_connectivity.csv within their tolerances."""
     stored = pd.read_csv(STORED)
     assert (stored["trials"] >= 200).all()
     cmp = _check_against_sources(stored)

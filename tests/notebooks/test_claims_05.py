@@ -46,7 +46,7 @@ from consensuslab.plots.hashing import (
     ring_diagram,
     table_balance_plot,
 )
-from consensuslab.reproduce import compare, load_references, references_dir
+from consensuslab.references import compare, load_references, references_dir
 
 REFS = load_references(references_dir())
 KEYS = [f"key-{i}" for i in range(20_000)]

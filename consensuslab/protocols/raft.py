@@ -1,4 +1,4 @@
-"""Raft: a sans-I/O node, its messages, its configuration and its safety monitor.
+"""Raft: the sans-I/O node and its configuration (messages in raft_messages, the monitor in raft_monitor).
 
 Theory of operation
 -------------------

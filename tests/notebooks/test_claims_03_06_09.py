@@ -99,3 +99,38 @@ def test_election_summary_is_formatted_for_people(fig16) -> None:
     row = table.set_index("range").loc["150-150ms"]
     assert row["censored"] == "5 (100%)" and row["median"] == "> 10 s"
     assert table["trials"].dtype.kind == "i"
+
+
+# -- 06 ---------------------------------------------------------------------------------------------
+def test_grid_load_is_not_lower_at_the_sizes_drawn() -> None:
+    from consensuslab.quorum import Grid, Majority, tables
+
+    t = tables.grid_vs_majority((2, 3, 4, 5), p=0.1).set_index("side")
+    assert Grid(3, 3).load() == pytest.approx(Majority(9).load()) == pytest.approx(5 / 9)  # 0.556
+    assert t.loc[3, "grid_load"] == pytest.approx(t.loc[3, "majority_load"])
+    assert t.loc[2, "grid_load"] > t.loc[2, "majority_load"]  # 2x2 (0.75) worse than Majority(5) (0.6)
+    assert (t.loc[[4, 5], "grid_load"] < t.loc[[4, 5], "majority_load"]).all()  # only larger grids win
+    assert (t["grid_unavailability"] >= t["majority_unavailability"]).all()
+
+
+def test_probabilistic_quorums_miss_each_other_and_the_figure_says_so() -> None:
+    from consensuslab.plots.quorum import plot_load_vs_availability
+    from consensuslab.quorum import Majority, Probabilistic, tables
+
+    summary = tables.system_summary({"Majority(9)": Majority(9), "Probabilistic(100, l=2)": Probabilistic(100, l=2.0)}, p=0.1)
+    miss = summary.set_index("system")["p_nonintersect"]
+    assert miss["Majority(9)"] == 0 and miss["Probabilistic(100, l=2)"] > 0
+    assert miss["Probabilistic(100, l=2)"] == pytest.approx(0.0066, abs=1e-4)
+    ax = plot_load_vs_availability(summary)
+    assert any("misses 0.66% of quorum pairs" in t.get_text() for t in ax.texts)
+    assert any("may miss each other" in t for t in _legend_texts(ax))
+
+
+def test_unavailability_panel_is_log_log() -> None:
+    from consensuslab.plots.quorum import plot_availability
+    from consensuslab.quorum import tables
+
+    curve = tables.availability_curve(tables.standard_systems((3, 9), (3,)), np.geomspace(1e-3, 0.5, 21))
+    ax = plot_availability(curve, log=True, loglog=True)
+    assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
+    assert min(ln.get_xdata().min() for ln in ax.lines) == pytest.approx(1e-3)

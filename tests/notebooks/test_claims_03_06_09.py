@@ -134,3 +134,18 @@ def test_unavailability_panel_is_log_log() -> None:
     ax = plot_availability(curve, log=True, loglog=True)
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert min(ln.get_xdata().min() for ln in ax.lines) == pytest.approx(1e-3)
+
+
+# -- 09 ---------------------------------------------------------------------------------------------
+def test_speedup_chart_draws_measured_bars_and_the_ideal() -> None:
+    from consensuslab.plots.scaleout import speedup_chart, workers_of
+
+    s = pd.Series({"inline": 1.0, "process pool x1": 0.98, "process pool x2": 1.9, "dask LocalCluster x2": 1.7})
+    ax = speedup_chart(s, cpus=2, title="t")
+    assert [round(b.get_height(), 2) for b in ax.patches] == list(s)
+    ideal = next(ln for ln in ax.lines if ln.get_marker() == "_")
+    assert list(ideal.get_ydata()) == [1, 1, 2, 2] == [min(workers_of(n), 2) for n in s.index]
+    texts = _legend_texts(ax)
+    assert any(t.startswith("ideal = number of workers") for t in texts) and any("measured" in t for t in texts)
+    assert [t.get_text() for t in ax.get_xticklabels()] == list(s.index)
+    assert "1.90×" in [t.get_text() for t in ax.texts]

@@ -90,7 +90,7 @@ def cdf_axes(df: pd.DataFrame, ranges: Sequence[str], ax: Axes, log: bool = Fals
         xs, ys = _cdf(x)
         censored = int((~np.isfinite(x)).sum())
         if xs.size:
-            ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", lw=1.4, label=f"{lab} (n = {x.size})", **st)
+            ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", lw=1.4, label=f"{lab} (n = {x.size})" if band else lab, **st)
             if band:
                 b = _band(x)
                 ax.fill_between(np.r_[b["x"].iloc[0], b["x"]], np.r_[0.0, b["lower"]], np.r_[b["upper"].iloc[0], b["upper"]],

@@ -97,6 +97,7 @@ __all__ = [
     "run_election_trials",
     "election_downtime",
     "downtime_summary",
+    "format_summary",
     "earliest_timeout_mean",
     "split_vote_probability",
     "expected_terms",
@@ -499,6 +500,43 @@ def downtime_summary(df: pd.DataFrame, by: str | Sequence[str] = "range") -> pd.
         )
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _ms(value: float, cap: float | None) -> str:
+    if not math.isfinite(value):
+        return f"> {cap / 1000:g} s" if cap is not None else "censored"
+    return f"{value:,.0f} ms"
+
+
+def format_summary(summary: pd.DataFrame, cap: float | None = PAPER_CAP) -> pd.DataFrame:
+    """:func:`downtime_summary` formatted for people: counts as integers, fractions as %, times in
+    ms (``> 10 s`` instead of ``inf`` for a quantile that censored trials reach), terms to 0.1.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"range": ["150-150ms"], "trials": [5], "censored": [5], "censored_fraction": [1.0],
+    ...                   "min": [math.inf], "median": [math.inf], "mean": [math.inf], "p99": [math.inf],
+    ...                   "max": [math.inf], "mean_terms": [66.4], "failed_first_term": [1.0]})
+    >>> format_summary(s).iloc[0][["censored", "median", "failed_first_term"]].tolist()
+    ['5 (100%)', '> 10 s', '100%']
+    """
+    out = summary.copy()
+    for col in ("min", "median", "mean", "p99", "max"):
+        if col in out:
+            out[col] = [_ms(float(v), cap) for v in out[col]]
+    if "censored" in out and "censored_fraction" in out:
+        out["censored"] = [f"{int(c)} ({f:.0%})" for c, f in zip(out["censored"], out["censored_fraction"])]
+        out = out.drop(columns="censored_fraction")
+    if "failed_first_term" in out:
+        out["failed_first_term"] = [f"{v:.0%}" for v in out["failed_first_term"]]
+    if "mean_terms" in out:
+        out["mean_terms"] = [f"{v:.1f}" for v in out["mean_terms"]]
+    if "pre_vote" in out:
+        out["pre_vote"] = ["on" if bool(v) else "off" for v in out["pre_vote"]]
+    for col in ("trials", "n"):
+        if col in out:
+            out[col] = out[col].astype(int)
+    return out
 
 
 def split_vote_rates(

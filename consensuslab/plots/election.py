@@ -22,15 +22,21 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-__all__ = ["cdf_axes", "figure16", "split_vote_plot", "effect_cdf"]
+__all__ = ["cdf_axes", "figure16", "split_vote_plot", "effect_cdf", "range_styles", "PAPER_SOURCE"]
 
 #: Paper numbers drawn on the panels: (range label, statistic, value in ms, text).
 PAPER_MARKS: tuple[tuple[str, str, float, str], ...] = (
-    ("150-155ms", "median", 287.0, "paper: median 287 ms"),
-    ("150-200ms", "max", 513.0, "paper: worst 513 ms"),
-    ("12-24ms", "mean", 35.0, "paper: mean 35 ms"),
-    ("12-24ms", "max", 152.0, "paper: longest 152 ms"),
+    ("150-155ms", "median", 287.0, "median 287 ms"),
+    ("150-200ms", "max", 513.0, "worst 513 ms"),
+    ("12-24ms", "mean", 35.0, "mean 35 ms"),
+    ("12-24ms", "max", 152.0, "longest 152 ms"),
 )
+#: Where the paper's numbers come from (drawn in the legend beside every star).
+PAPER_SOURCE = "paper (Ongaro & Ousterhout 2014, Fig. 16)"
+#: Line styles cycled with the colours, so neighbouring ranges differ in both.
+LINESTYLES = ("-", "--", "-", ":", "-.", (0, (6, 1.5, 1, 1.5, 1, 1.5)), "--", "-.", ":", "-")
+#: Shared legend label of the DKW confidence bands.
+BAND_LABEL = "95% DKW confidence band"
 
 
 def _cdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -41,41 +47,90 @@ def _cdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return done, y
 
 
+def _band(x: np.ndarray, confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`consensuslab.stats.ecdf` of a censored sample: its DKW band over the finite values.
+
+    Censored (``inf``) trials are put beyond every finite value before the ECDF is taken, so
+    they stay in the denominator; only the rows of finite values are returned.
+    """
+    from consensuslab.stats import ecdf
+
+    x = np.asarray(x, dtype=float)
+    finite = x[np.isfinite(x)]
+    if finite.size == 0:
+        return pd.DataFrame(columns=["x", "cdf", "lower", "upper"])
+    beyond = float(finite.max()) * 2.0 + 1.0
+    e = ecdf(np.where(np.isfinite(x), x, beyond), confidence=confidence)
+    return e[e["x"] < beyond].reset_index(drop=True)
+
+
+def range_styles(ranges: Sequence[str]) -> dict[str, dict]:
+    """Distinct colour and line style for every range label (same mapping in both panels)."""
+    cmap = plt.get_cmap("tab10")
+    return {lab: {"color": cmap(i % 10), "ls": LINESTYLES[i % len(LINESTYLES)]} for i, lab in enumerate(ranges)}
+
+
 def cdf_axes(df: pd.DataFrame, ranges: Sequence[str], ax: Axes, log: bool = False,
-             column: str = "downtime", cap: float | None = None) -> Axes:
-    """Draw one CDF per label in ``ranges`` (values of ``df["range"]``) on ``ax``."""
+             column: str = "downtime", cap: float | None = None, band: bool = False,
+             styles: dict[str, dict] | None = None) -> Axes:
+    """Draw one CDF per label in ``ranges`` (values of ``df["range"]``) on ``ax``.
+
+    With ``band`` each curve gets its 95% DKW band (:func:`consensuslab.stats.ecdf`). A range
+    with censored trials gets a ``>`` marker at the cap (or the right edge) at the height its
+    curve reaches, labelled with the censored fraction; a range with no finished trial has no
+    curve, only that marker and an arrow saying so.
+    """
+    styles = styles or range_styles(ranges)
+    band_drawn = False
     for lab in ranges:
         x = df.loc[df["range"] == lab, column].to_numpy(dtype=float)
         if x.size == 0:
             continue
+        st = styles.get(lab, {})
         xs, ys = _cdf(x)
         censored = int((~np.isfinite(x)).sum())
-        text = lab + (f" ({censored}/{x.size} > cap)" if censored else "")
         if xs.size:
-            ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", label=text)
-        else:
-            ax.plot([], [], label=text)
+            ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", lw=1.4, label=f"{lab} (n = {x.size})" if band else lab, **st)
+            if band:
+                b = _band(x)
+                ax.fill_between(np.r_[b["x"].iloc[0], b["x"]], np.r_[0.0, b["lower"]], np.r_[b["upper"].iloc[0], b["upper"]],
+                                step="post", color=st.get("color"), alpha=0.15, lw=0, label="_nolegend_")
+                band_drawn = True
+        if censored:
+            edge = cap if cap is not None else (float(xs.max()) if xs.size else 1.0)
+            reached = 1.0 - censored / x.size
+            cap_text = f"{cap / 1000:g} s" if cap is not None else "the cap"
+            text = f"{lab}: {censored / x.size:.0%} > {cap_text} ({censored}/{x.size} censored)"
+            ax.plot([edge], [reached], marker=">", ms=9, ls="none", color=st.get("color", "k"),
+                    markeredgecolor="k", zorder=6, clip_on=False, label=text)
+            if not xs.size:
+                ax.annotate(f"{lab}: {censored / x.size:.0%} > {cap_text},\nno leader in any trial",
+                            (edge, reached), xytext=(-12, 40), textcoords="offset points", ha="right", fontsize=8,
+                            arrowprops={"arrowstyle": "->", "color": st.get("color", "k")})
+    if band_drawn:  # one grey legend entry for every band (each is in its curve's colour)
+        ax.fill_between([], [], color="0.6", alpha=0.35, lw=0, label=BAND_LABEL)
     if log:
         ax.set_xscale("log")
     if cap is not None:
         ax.axvline(cap, color="0.6", lw=0.8, ls=":")
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("cumulative fraction")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_ylabel("cumulative fraction of trials")
     ax.grid(True, which="both", alpha=0.3)
     return ax
 
 
-def _mark(ax: Axes, df: pd.DataFrame, lab: str, stat: str, value: float, text: str) -> None:
+def _mark(ax: Axes, df: pd.DataFrame, lab: str, stat: str, value: float, text: str, color=None) -> None:
     x = df.loc[df["range"] == lab, "downtime"].to_numpy(dtype=float)
     if x.size == 0:
         return
     y = {"median": 0.5, "max": 1.0, "mean": float(np.mean(x <= value))}[stat]
-    ax.plot([value], [y], marker="*", ms=11, color="k", zorder=5)
-    ax.annotate(text, (value, y), textcoords="offset points", xytext=(6, -12 if y > 0.9 else 4), fontsize=8)
+    ax.plot([value], [y], marker="*", ms=13, ls="none", color=color or "k", markeredgecolor="k", zorder=7,
+            label=f"{PAPER_SOURCE}: {lab} {text}")
 
 
 def figure16(df: pd.DataFrame, top: Sequence[str] | None = None, bottom: Sequence[str] | None = None,
-             cap: float | None = 10_000.0, marks: bool = True, title: str | None = None) -> Figure:
+             cap: float | None = 10_000.0, marks: bool = True, title: str | None = None,
+             band: bool = True) -> Figure:
     """The two-panel CDF figure of the Raft paper's §9.3 (Figure 16).
 
     Parameters
@@ -87,9 +142,11 @@ def figure16(df: pd.DataFrame, top: Sequence[str] | None = None, bottom: Sequenc
         Range labels for each panel (default: the paper's split — ranges starting at 150 ms
         on top, the scaled ranges below, in order of appearance).
     cap : float, optional
-        Draw the censoring limit on the top panel.
+        The censoring limit (ms): drawn on the top panel; censored trials are marked there.
     marks : bool
-        Mark the paper's stated numbers.
+        Mark the paper's stated numbers (stars in the colour of their range, with the source).
+    band : bool
+        Draw each curve's 95% DKW confidence band.
 
     Returns
     -------
@@ -100,11 +157,14 @@ def figure16(df: pd.DataFrame, top: Sequence[str] | None = None, bottom: Sequenc
         top = [lab for lab in labels if lab.startswith("150-")]
     if bottom is None:
         bottom = [lab for lab in labels if lab not in top]
-    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7.5, 7.5))
-    cdf_axes(df, top, ax1, log=True, cap=cap)
+    styles = range_styles(list(top) + [lab for lab in bottom if lab not in top])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(11, 8.5))
+    cdf_axes(df, top, ax1, log=True, cap=cap, band=band, styles=styles)
     ax1.set_xlabel("time without leader (ms, log scale)")
+    if cap is not None:
+        ax1.set_xlim(right=cap * 1.6)
     ax1.set_title(title or "Time to elect a new leader after a leader crash (cf. Raft paper Figure 16)", fontsize=10)
-    cdf_axes(df, bottom, ax2, log=False)
+    cdf_axes(df, bottom, ax2, log=False, band=band, styles=styles)
     ax2.set_xlabel("time without leader (ms)")
     finite = df.loc[df["range"].isin(bottom), "downtime"].replace(np.inf, np.nan).dropna()
     if len(finite):
@@ -112,11 +172,11 @@ def figure16(df: pd.DataFrame, top: Sequence[str] | None = None, bottom: Sequenc
     if marks:
         for lab, stat, value, text in PAPER_MARKS:
             if lab in top:
-                _mark(ax1, df, lab, stat, value, text)
+                _mark(ax1, df, lab, stat, value, text, styles[lab]["color"])
             elif lab in bottom:
-                _mark(ax2, df, lab, stat, value, text)
+                _mark(ax2, df, lab, stat, value, text, styles[lab]["color"])
     for ax in (ax1, ax2):
-        ax.legend(fontsize=8, loc="lower right")
+        ax.legend(fontsize=7.5, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return fig
 
@@ -161,18 +221,46 @@ def _log_time_axis(ax: Axes) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
+def _key_text(by: str, key) -> str:
+    """Legend text of one value of the grouping column (``pre_vote=True`` -> ``Pre-Vote on``)."""
+    if by == "pre_vote":
+        return f"Pre-Vote {'on' if bool(key) else 'off'}"
+    if by == "n":
+        return f"{key} servers"
+    return f"{by} = {key}"
+
+
 def effect_cdf(df: pd.DataFrame, by: str, ax: Axes | None = None, log: bool = False, title: str | None = None) -> Axes:
-    """CDFs of ``downtime`` grouped by column ``by`` (e.g. ``pre_vote`` or ``n``) and range."""
+    """CDFs of ``downtime`` grouped by column ``by`` (e.g. ``pre_vote`` or ``n``) and range.
+
+    With several ranges the hue is the range and the line style the value of ``by`` (so the
+    on/off variants of one range are a pair of one colour); with one range the hue is ``by``.
+    Legend entries read ``150-300ms, Pre-Vote on``, not ``pre_vote=True``.
+    """
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    for (rng, key), g in df.groupby(["range", by], sort=False):
-        xs, ys = _cdf(g["downtime"].to_numpy(dtype=float))
-        if xs.size:
-            ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", label=f"{rng}, {by}={key}")
+    ranges = list(dict.fromkeys(df["range"]))
+    keys = list(dict.fromkeys(df[by]))
+    if by == "pre_vote":
+        keys = sorted(keys, key=bool)
+    cmap = plt.get_cmap("tab10")
+    dashes = ("--", "-", "-.", ":")
+    groups = dict(iter(df.groupby(["range", by], sort=False)))
+    for i, rng in enumerate(ranges):  # legend: the on/off pair of one range side by side
+        for k, key in enumerate(keys):
+            g = groups.get((rng, key))
+            if g is None:
+                continue
+            style = ({"color": cmap(i % 10), "ls": dashes[k % len(dashes)]} if len(ranges) > 1
+                     else {"color": cmap(k % 10), "ls": "-"})
+            xs, ys = _cdf(g["downtime"].to_numpy(dtype=float))
+            if xs.size:
+                ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", lw=1.4,
+                        label=f"{rng}, {_key_text(by, key)} (n = {len(g)})", **style)
     if log:
         _log_time_axis(ax)
-    ax.set_xlabel("time without leader (ms)")
-    ax.set_ylabel("cumulative fraction")
+    ax.set_xlabel("time without leader (ms" + (", log scale)" if log else ")"))
+    ax.set_ylabel("cumulative fraction of trials")
     ax.set_ylim(0, 1.02)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)

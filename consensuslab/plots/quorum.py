@@ -22,13 +22,23 @@ __all__ = [
 ]
 
 
+def _pct(x: float) -> str:
+    """A probability as a percentage a person reads: 0.66%, 33%, 0.0002%."""
+    if x >= 0.1:
+        return f"{x:.0%}"
+    if x >= 0.001:
+        return f"{x:.2%}"
+    return f"{x * 100:.2g}%"
+
+
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.0)) -> Axes:
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     return ax
 
 
-def plot_availability(df: pd.DataFrame, ax: Axes | None = None, log: bool = False, mark_p: float | None = None) -> Axes:
+def plot_availability(df: pd.DataFrame, ax: Axes | None = None, log: bool = False, mark_p: float | None = None,
+                      loglog: bool = False) -> Axes:
     """Availability (or unavailability on a log axis) vs per-node failure probability, one line per system.
 
     Parameters
@@ -40,17 +50,24 @@ def plot_availability(df: pd.DataFrame, ax: Axes | None = None, log: bool = Fals
         Plot unavailability on a log scale instead of availability.
     mark_p : float, optional
         Draw a vertical line at this failure probability.
+    loglog : bool
+        With ``log``, put p on a log axis too (unavailability ~ p^k is then a straight line of
+        slope k, and small p is not squeezed into the left edge). Rows with p = 0 are dropped.
     """
     ax = _axes(ax)
     col = "unavailability" if log else "availability"
+    if log and loglog:
+        df = df[(df["p"] > 0) & (df[col] > 0)]
     for name, g in df.groupby("system", sort=False):
-        ax.plot(g["p"], g[col], label=str(name))
+        ax.plot(g["p"], g[col], label=str(name), ls="--" if str(name).startswith("Grid") else "-")
     if log:
         ax.set_yscale("log")
+        if loglog:
+            ax.set_xscale("log")
     if mark_p is not None:
         ax.axvline(mark_p, color="grey", ls=":", lw=1)
-    ax.set_xlabel("per-node failure probability p")
-    ax.set_ylabel("P(no live quorum)" if log else "P(some quorum alive)")
+    ax.set_xlabel("per-node failure probability p" + (" (log scale)" if log and loglog else ""))
+    ax.set_ylabel("P(no live quorum)" + (" (log scale)" if log else "") if log else "P(some quorum alive)")
     ax.legend(fontsize="small")
     ax.grid(alpha=0.3)
     return ax
@@ -68,9 +85,20 @@ def plot_load_vs_availability(df: pd.DataFrame, ax: Axes | None = None, floor: f
         u = float(row["unavailability"])
         below = u < floor
         y = floor if below else u
-        ax.scatter(row["load"], y, marker="v" if below else "o")
+        miss = float(row.get("p_nonintersect", 0.0))
+        ax.scatter(row["load"], y, marker="v" if below else ("X" if miss > 0 else "o"),
+                   color="tab:red" if miss > 0 else "tab:blue")
         label = f"{row['system']} ({u:.0e})" if below else str(row["system"])
+        if miss > 0:
+            label += f"\nmisses {_pct(miss)} of quorum pairs"
         ax.annotate(label, (row["load"], y), fontsize="small", xytext=(4, 2), textcoords="offset points")
+    if "p_nonintersect" in df and (df["p_nonintersect"] > 0).any():
+        from matplotlib.lines import Line2D
+
+        ax.legend(handles=[Line2D([], [], marker="o", ls="none", color="tab:blue", label="strict: every two quorums intersect"),
+                           Line2D([], [], marker="X", ls="none", color="tab:red",
+                                  label="probabilistic: two quorums may miss each other\n(not safe for consensus as is)")],
+                  fontsize="small", loc="center right")
     ax.set_yscale("log")
     ax.set_ylim(bottom=floor / 3)
     ax.set_xlabel("load (busiest node's share of operations)")

@@ -23,6 +23,7 @@ __all__ = [
     "standard_systems",
     "availability_curve",
     "system_summary",
+    "grid_vs_majority",
     "flexible_paxos_table",
     "probabilistic_table",
     "survivable_failures",
@@ -70,8 +71,34 @@ def system_summary(systems: Mapping[str, QuorumSystem], p: float = 0.1) -> pd.Da
                 "resilience": q.resilience(),
                 "availability": q.availability(p),
                 "unavailability": q.unavailability(p),
+                # chance that two quorums miss each other: 0 for strict systems
+                "p_nonintersect": float(q.p_nonintersect()) if isinstance(q, Probabilistic) else 0.0,
             }
         )
+    return pd.DataFrame(rows)
+
+
+def grid_vs_majority(sides: Sequence[int], p: float = 0.1) -> pd.DataFrame:
+    """A d x d grid against a majority of as many nodes: load and unavailability at ``p``.
+
+    The majority is of ``n = d²`` nodes, or ``d² + 1`` when ``d²`` is even (clusters run an odd
+    number of nodes: a majority of 4 has the load and availability of a majority of 3 plus a node).
+
+    Examples
+    --------
+    >>> t = grid_vs_majority([3])
+    >>> bool(np.isclose(t.loc[0, "grid_load"], t.loc[0, "majority_load"]))  # 5/9 both
+    True
+    """
+    p = check_probability("p", p)
+    rows = []
+    for d in sides:
+        d = check_int("sides", d, 1)
+        m_n = d * d + (1 - d * d % 2)
+        g, m = Grid(d, d), Majority(m_n)
+        rows.append({"side": d, "n": d * d, "grid": f"Grid({d}x{d})", "majority": f"Majority({m_n})",
+                     "grid_load": g.load(), "majority_load": m.load(),
+                     "grid_unavailability": g.unavailability(p), "majority_unavailability": m.unavailability(p)})
     return pd.DataFrame(rows)
 
 

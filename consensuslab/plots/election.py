@@ -14,6 +14,8 @@ column (Pre-Vote, cluster size).
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -119,7 +121,7 @@ def cdf_axes(df: pd.DataFrame, ranges: Sequence[str], ax: Axes, log: bool = Fals
     return ax
 
 
-def _mark(ax: Axes, df: pd.DataFrame, lab: str, stat: str, value: float, text: str, color=None) -> None:
+def _mark(ax: Axes, df: pd.DataFrame, lab: str, stat: str, value: float, text: str, color: Any = None) -> None:
     x = df.loc[df["range"] == lab, "downtime"].to_numpy(dtype=float)
     if x.size == 0:
         return
@@ -221,7 +223,7 @@ def _log_time_axis(ax: Axes) -> None:
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 
-def _key_text(by: str, key) -> str:
+def _key_text(by: str, key: Any) -> str:
     """Legend text of one value of the grouping column (``pre_vote=True`` -> ``Pre-Vote on``)."""
     if by == "pre_vote":
         return f"Pre-Vote {'on' if bool(key) else 'off'}"
@@ -251,8 +253,8 @@ def effect_cdf(df: pd.DataFrame, by: str, ax: Axes | None = None, log: bool = Fa
             g = groups.get((rng, key))
             if g is None:
                 continue
-            style = ({"color": cmap(i % 10), "ls": dashes[k % len(dashes)]} if len(ranges) > 1
-                     else {"color": cmap(k % 10), "ls": "-"})
+            style: dict[str, Any] = ({"color": cmap(i % 10), "ls": dashes[k % len(dashes)]} if len(ranges) > 1
+                                     else {"color": cmap(k % 10), "ls": "-"})
             xs, ys = _cdf(g["downtime"].to_numpy(dtype=float))
             if xs.size:
                 ax.step(np.r_[xs[0], xs], np.r_[0.0, ys], where="post", lw=1.4,

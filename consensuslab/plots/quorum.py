@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
 
+from consensuslab.plots.sim import _add_label
+
 __all__ = [
     "plot_availability",
     "plot_load_vs_availability",
@@ -91,7 +93,12 @@ def plot_load_vs_availability(df: pd.DataFrame, ax: Axes | None = None, floor: f
         label = f"{row['system']} ({u:.0e})" if below else str(row["system"])
         if miss > 0:
             label += f"\nmisses {_pct(miss)} of quorum pairs"
-        ax.annotate(label, (row["load"], y), fontsize="small", xytext=(4, 2), textcoords="offset points")
+        x = float(row["load"])
+        # de-collided: the first free spot around the point (right, left, above, below), else
+        # the label is left out rather than drawn over another (the legend explains the marks)
+        spots = [(x + 0.012, y * 1.6), (x + 0.012, y / 5), (x - 0.012, y * 1.6), (x - 0.012, y / 5),
+                 (x + 0.012, y * 25), (x + 0.012, y / 60)]
+        _add_label(ax, spots, label, fontsize="small", ha="left", va="center")
     if "p_nonintersect" in df and (df["p_nonintersect"] > 0).any():
         from matplotlib.lines import Line2D
 

@@ -1,0 +1,1 @@
+"""Models of particular systems, for :func:`consensuslab.explore.check`."""

@@ -22,33 +22,45 @@ from consensuslab.explore.actors import (
     Timeout,
     monitor_invariant,
 )
-from consensuslab.explore.fingerprint import FingerprintError, canonical, fingerprint, node_state
-from consensuslab.explore.model import CheckerError, Model, Path, Property, always, sometimes
+from consensuslab.explore.fingerprint import (
+    FingerprintError,
+    canonical,
+    fingerprint,
+    node_state,
+)
+from consensuslab.explore.model import (
+    CheckerError,
+    Model,
+    Path,
+    Property,
+    always,
+    sometimes,
+)
 from consensuslab.explore.search import Progress, Result, check
 from consensuslab.explore.system import TransitionSystem
 
 __all__ = [
-    "check",
-    "Result",
-    "Progress",
-    "Model",
-    "Property",
-    "always",
-    "sometimes",
-    "Path",
-    "CheckerError",
-    "TransitionSystem",
+    "NETWORKS",
     "ActorModel",
     "ActorState",
-    "NETWORKS",
-    "Deliver",
-    "Timeout",
+    "CheckerError",
     "Crash",
-    "Restart",
+    "Deliver",
     "Drop",
-    "monitor_invariant",
     "FingerprintError",
+    "Model",
+    "Path",
+    "Progress",
+    "Property",
+    "Restart",
+    "Result",
+    "Timeout",
+    "TransitionSystem",
+    "always",
     "canonical",
+    "check",
     "fingerprint",
+    "monitor_invariant",
     "node_state",
+    "sometimes",
 ]

@@ -70,20 +70,29 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from consensuslab.check.safety import SafetyViolation
 from consensuslab.explore.fingerprint import canonical, node_state
 from consensuslab.explore.model import Property
-from consensuslab.node import Broadcast, CancelTimer, Node, Note, Persist, Reply, Send, SetTimer, adopt_ghosts
+from consensuslab.node import (
+    Broadcast,
+    CancelTimer,
+    Node,
+    Note,
+    Persist,
+    Reply,
+    Send,
+    SetTimer,
+    adopt_ghosts,
+)
 
 __all__ = [
+    "NETWORKS",
     "ActorModel",
     "ActorState",
-    "NETWORKS",
-    "Deliver",
-    "Timeout",
     "Crash",
-    "Restart",
+    "Deliver",
     "Drop",
+    "Restart",
+    "Timeout",
     "monitor_invariant",
 ]
 
@@ -152,7 +161,7 @@ def _digest(value: Any) -> bytes:
 class ActorState:
     """One state of an :class:`ActorModel`; it is a :class:`consensuslab.node.ClusterView`."""
 
-    __slots__ = ("nodes", "storage", "down_ghosts", "timers", "network", "crashes", "drops", "history", "_fps", "_sfps")
+    __slots__ = ("_fps", "_sfps", "crashes", "down_ghosts", "drops", "history", "network", "nodes", "storage", "timers")
     now = 0.0  # no clock (ClusterView)
 
     def __init__(self, nodes: tuple, storage: tuple, down_ghosts: tuple, timers: tuple, network: tuple,
@@ -401,7 +410,8 @@ class ActorModel:
         storage_i = state.storage[i]
         timers_i = state.timers[i]
         sent: list[tuple[int, Any]] = []
-        effects, node.out = node.out, []
+        effects: list[Any] = node.out
+        node.out = []
         for e in effects:
             t = type(e)
             if t is Send:

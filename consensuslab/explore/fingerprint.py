@@ -46,12 +46,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import hashlib
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FingerprintError", "canonical", "fingerprint", "node_state", "DRIVER_FIELDS"]
+__all__ = ["DRIVER_FIELDS", "FingerprintError", "canonical", "fingerprint", "node_state"]
 
 #: Node attributes that belong to the driver, not to the protocol's state.
 DRIVER_FIELDS = frozenset({"id", "peers", "rng", "now", "out", "stable"})
@@ -103,7 +104,7 @@ def _encode(value: Any, stack: list) -> Any:
                 fields = tuple(f.name for f in dataclasses.fields(value))
                 _FIELDS[t] = fields
             elif isinstance(value, tuple) and hasattr(t, "_fields"):
-                fields = t._fields  # type: ignore[attr-defined]
+                fields = t._fields
                 _FIELDS[t] = fields
         if fields is not None:
             return (t.__qualname__, tuple([_encode(getattr(value, f), stack) for f in fields]))
@@ -113,7 +114,7 @@ def _encode(value: Any, stack: list) -> Any:
             return (t.__qualname__, t.__mro__[-2](value))
         if isinstance(value, Mapping):
             return ("dict", tuple(_sorted([(_encode(k, stack), _encode(v, stack)) for k, v in value.items()])))
-        if isinstance(value, Set):
+        if isinstance(value, AbstractSet):
             return ("set", tuple(_sorted([_encode(v, stack) for v in value])))
         if isinstance(value, Sequence):  # deques, named sequences
             return tuple([_encode(v, stack) for v in value])
@@ -143,7 +144,7 @@ def _locate(value: Any, where: str, bad: Any, seen: set[int]) -> str | None:
     seen.add(id(value))
     if isinstance(value, Mapping):
         children: Any = ((f"{where}[{k!r}]", v) for k, v in value.items())
-    elif isinstance(value, (tuple, list, Set)):
+    elif isinstance(value, (tuple, list, AbstractSet)):
         children = ((f"{where}[{i}]", v) for i, v in enumerate(value))
     elif hasattr(value, "__dict__"):
         children = ((f"{where}.{k}", v) for k, v in vars(value).items())

@@ -35,7 +35,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-__all__ = ["Model", "Property", "always", "sometimes", "Path", "CheckerError"]
+__all__ = ["CheckerError", "Model", "Path", "Property", "always", "sometimes"]
 
 
 class CheckerError(RuntimeError):

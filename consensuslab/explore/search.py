@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.explore.model import CheckerError, Model, Path, Property
 
-__all__ = ["check", "rebuild_path", "Result", "Progress", "STRATEGIES", "STOP_WHEN"]
+__all__ = ["STOP_WHEN", "STRATEGIES", "Progress", "Result", "check", "rebuild_path"]
 
 STRATEGIES = ("bfs", "dfs")
 STOP_WHEN = ("all", "violation", "any", "never")
@@ -94,8 +94,8 @@ class Result:
 
     def __str__(self) -> str:
         scope = "exhaustive" if self.complete else f"stopped by {self.stopped_by}"
-        lines = [f"{self.strategy.upper()}: {self.unique_states:,} distinct states, {self.transitions:,} "
-                 f"transitions, depth {self.max_depth}, {self.elapsed:.2f} s ({self.rate:,.0f} states/s), {scope}"]
+        lines = [(f"{self.strategy.upper()}: {self.unique_states:,} distinct states, {self.transitions:,} "
+                 f"transitions, depth {self.max_depth}, {self.elapsed:.2f} s ({self.rate:,.0f} states/s), {scope}")]
         for p in self.properties:
             if p.kind == "always":
                 verdict = (f"VIOLATED in {len(self.counterexamples[p.name])} steps: {self.details.get(p.name, '')}"
@@ -182,7 +182,7 @@ def check(
         raise ValueError(f"`progress_every` must be > 0 seconds; got {progress_every!r}.")
     report: Callable[[Progress], None] | None
     if progress is True:
-        report = lambda p: print(p, file=sys.stderr)  # noqa: E731
+        report = lambda p: print(p, file=sys.stderr)
     else:
         report = progress or None
     properties = tuple(model.properties)
@@ -212,7 +212,7 @@ def check(
                     raise CheckerError(f"reachability property {prop.name!r} raised {exc!r}",
                                        rebuild_path(model, parents, fp)) from exc
                 holds, detail = False, str(exc)
-            except Exception as exc:  # noqa: BLE001 - a bug in the model, reported with its path
+            except Exception as exc:
                 raise CheckerError(f"property {prop.name!r} raised {type(exc).__name__}: {exc} "
                                    f"(a checker error, not a counterexample)", rebuild_path(model, parents, fp)) from exc
             if (prop.kind == "always") != holds:
@@ -256,8 +256,7 @@ def check(
             if nfp in parents:
                 continue
             parents[nfp] = fp
-            if depth + 1 > deepest:
-                deepest = depth + 1
+            deepest = max(deepest, depth + 1)
             frontier.append((nxt, nfp, depth + 1))
             if evaluate(nxt, nfp):
                 stopped_by = "discoveries"

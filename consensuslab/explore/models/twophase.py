@@ -61,15 +61,15 @@ from consensuslab.explore.fingerprint import fingerprint as _fingerprint
 from consensuslab.explore.model import Property, always, sometimes
 
 __all__ = [
-    "WORKING",
-    "PREPARED",
-    "COMMITTED",
     "ABORTED",
-    "TwoPhaseState",
+    "COMMITTED",
+    "PREPARED",
+    "WORKING",
     "TwoPhaseCommit",
-    "two_phase_commit",
-    "stateright_representative",
+    "TwoPhaseState",
     "orbit_representative",
+    "stateright_representative",
+    "two_phase_commit",
 ]
 
 # RM states, numbered in stateright's `RmState` declaration order (its derived `Ord`).

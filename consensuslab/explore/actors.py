@@ -51,6 +51,17 @@ replies in ``on_message``. ``record_out(history, src, dst, msg)`` and ``record_i
 dst, msg)``, when given, fold every sent and every delivered message into ``history``
 (stateright's ``record_msg_out`` / ``record_msg_in``); the history is part of the state.
 
+No-op deliveries (``skip_noop_deliveries=True``, off by default). stateright skips a delivery
+after which the receiver's state is unchanged and it emitted nothing (``is_no_op`` in its
+``ActorModel::next_state``): that delivery yields no successor and **the message stays in
+flight**, so it may be delivered later, when it is no longer a no-op (a ``Get`` to a Paxos server
+that has not decided yet). With the option on, this model does the same: a delivery to a live
+node that emits no effect and leaves ``node_state`` (and storage) unchanged is not an event.
+stateright's test is "the handler never asked for a mutable state", ours is "the state is
+equal": they differ only for a handler that rewrites a field with the value it already holds and
+emits nothing. Needed to reproduce stateright's published state counts; off by default, since
+under it a message a node ignores is never consumed (the default consumes it, as the simulator does).
+
 Random streams. Each actor gets ``numpy.random.default_rng([seed, actor])`` once; copies share
 it. The explorer ignores timer delays, so a node whose stream influences only delays (Raft's
 randomized timeouts, Paxos's back-off) behaves as a function of its state; a node whose stream
@@ -248,6 +259,9 @@ class ActorModel:
         The initial client history and the functions that fold messages into it.
     seed : int
         Root of the actors' random streams.
+    skip_noop_deliveries : bool
+        stateright's no-op rule (module docstring): a delivery that changes nothing and emits
+        nothing is no event, and the message stays in flight. Off by default.
     """
 
     def __init__(
@@ -266,6 +280,7 @@ class ActorModel:
         record_out: Callable[[Any, int, int, Any], Any] | None = None,
         record_in: Callable[[Any, int, int, Any], Any] | None = None,
         seed: int = 0,
+        skip_noop_deliveries: bool = False,
     ) -> None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"`n` must be an integer >= 1 (the number of servers); got {n!r}.")
@@ -292,6 +307,7 @@ class ActorModel:
         self._history = history
         self._record_out = record_out
         self._record_in = record_in
+        self.skip_noop_deliveries = bool(skip_noop_deliveries)
         self.servers = tuple(range(n))
         self.actors = n + len(self.clients)
         self._rngs = [np.random.default_rng([seed, i]) for i in range(self.actors)]
@@ -326,7 +342,9 @@ class ActorModel:
                 if self.network != "duplicating":
                     yield event, self._replace(state, network=self._take(state.network, index))
                 continue
-            yield event, self._deliver(state, index, env)
+            nxt = self._deliver(state, index, env)
+            if nxt is not None:
+                yield event, nxt
         for i, node in enumerate(nodes):
             if node is None:
                 continue
@@ -369,16 +387,20 @@ class ActorModel:
     def _clone(self, node: Node) -> Node:
         return copy.deepcopy(node, {id(node.rng): node.rng})
 
-    def _deliver(self, state: ActorState, index: int, env: Envelope) -> ActorState:
-        network = state.network if self.network == "duplicating" else self._take(state.network, index)
-        history = state.history
-        if self._record_in is not None:
-            history = self._record_in(history, env.src, env.dst, env.msg)
+    def _deliver(self, state: ActorState, index: int, env: Envelope) -> ActorState | None:
+        """The state after delivering ``env``; ``None`` for a skipped no-op delivery."""
         node = self._clone(state.nodes[env.dst])
         if env.src >= self.n and env.dst < self.n:
             node.on_client(env.msg)
         else:
             node.on_message(env.src, env.msg)
+        if (self.skip_noop_deliveries and not node.out
+                and _digest((node_state(node), state._sfps[env.dst])) == state._fps[env.dst]):
+            return None
+        network = state.network if self.network == "duplicating" else self._take(state.network, index)
+        history = state.history
+        if self._record_in is not None:
+            history = self._record_in(history, env.src, env.dst, env.msg)
         return self._after(state, env.dst, node, network, history)
 
     def _fire(self, state: ActorState, i: int, name: str) -> ActorState:

@@ -24,6 +24,15 @@ invariant violated and each reachability property reached — stateright's defau
 is therefore searched to exhaustion), ``"violation"`` (the first counterexample), ``"any"`` or
 ``"never"``.
 
+When properties are checked: by default (``check_on="generate"``) a state is checked as soon
+as it is kept, so the search stops the moment the last needed discovery is generated.
+stateright checks a state when it is *expanded* (popped from the frontier) and stops there,
+before expanding it; the successors of the states expanded before it have all been kept, so
+its early-stop counts are larger. ``check_on="expand"`` (off by default) does the same; the two
+agree on every search that runs to exhaustion, and differ only in the count at which an early
+stop happens (stateright's single-copy register with two servers stops at 20 states in its
+order, see tests/explore/test_published_counts.py).
+
 The result's counts: ``unique_states`` (distinct states kept: initial ones included, discarded
 ones not — stateright's "unique states"), ``transitions`` (successors generated, duplicates
 included) and ``max_depth`` (the deepest state kept).
@@ -41,10 +50,11 @@ from typing import Any, NamedTuple
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.explore.model import CheckerError, Model, Path, Property
 
-__all__ = ["STOP_WHEN", "STRATEGIES", "Progress", "Result", "check", "rebuild_path"]
+__all__ = ["CHECK_ON", "STOP_WHEN", "STRATEGIES", "Progress", "Result", "check", "rebuild_path"]
 
 STRATEGIES = ("bfs", "dfs")
 STOP_WHEN = ("all", "violation", "any", "never")
+CHECK_ON = ("generate", "expand")
 
 
 class Progress(NamedTuple):
@@ -150,6 +160,7 @@ def check(
     stop_when: str = "all",
     progress: bool | Callable[[Progress], None] = False,
     progress_every: float = 1.0,
+    check_on: str = "generate",
 ) -> Result:
     """Search ``model``'s reachable states and check its properties (module docstring).
 
@@ -171,6 +182,9 @@ def check(
     progress : bool or callable
         ``True`` prints a :class:`Progress` line to stderr every ``progress_every`` seconds; a
         callable receives the :class:`Progress` instead.
+    check_on : {"generate", "expand"}
+        Check a state's properties when it is kept (default) or, as stateright does, when it is
+        expanded; the latter stops before expanding the state that completes the discoveries.
 
     Raises
     ------
@@ -180,6 +194,9 @@ def check(
     _check_args(strategy, max_depth, max_states, time_limit, stop_when)
     if not progress_every > 0:
         raise ValueError(f"`progress_every` must be > 0 seconds; got {progress_every!r}.")
+    if check_on not in CHECK_ON:
+        raise ValueError(f"`check_on` must be one of {CHECK_ON}; got {check_on!r}.")
+    on_expand = check_on == "expand"
     report: Callable[[Progress], None] | None
     if progress is True:
         report = lambda p: print(p, file=sys.stderr)
@@ -237,13 +254,16 @@ def check(
             continue
         parents[fp] = None
         frontier.append((state, fp, 0))
-        if evaluate(state, fp):
+        if not on_expand and evaluate(state, fp):
             stopped_by = "discoveries"
             break
     pop = frontier.popleft if strategy == "bfs" else frontier.pop
     expanded = 0
     while frontier and not stopped_by:
         state, fp, depth = pop()
+        if on_expand and evaluate(state, fp):
+            stopped_by = "discoveries"
+            break
         if max_depth is not None and depth >= max_depth:
             bounded = True
             continue
@@ -258,7 +278,7 @@ def check(
             parents[nfp] = fp
             deepest = max(deepest, depth + 1)
             frontier.append((nxt, nfp, depth + 1))
-            if evaluate(nxt, nfp):
+            if not on_expand and evaluate(nxt, nfp):
                 stopped_by = "discoveries"
                 break
             if max_states is not None and len(parents) >= max_states:

@@ -75,6 +75,7 @@ cached in the state.
 from __future__ import annotations
 
 import copy
+import enum
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, NamedTuple
@@ -105,6 +106,7 @@ __all__ = [
     "Restart",
     "Timeout",
     "monitor_invariant",
+    "clone_node",
 ]
 
 NETWORKS = ("unordered", "duplicating", "lossy", "fifo")
@@ -212,6 +214,69 @@ def _envelopes(network: tuple) -> list[Envelope]:
     if network and isinstance(network[0][0], tuple):  # fifo: ((src, dst), queue) pairs
         return [e for _, queue in network for e in queue]
     return list(network)
+
+
+_ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
+_SHARED: dict[type, bool] = {}
+
+
+def _is_value_type(t: type) -> bool:
+    """Instances of ``t`` are values that nothing mutates: frozen dataclasses and enums."""
+    shared = _SHARED.get(t)
+    if shared is None:
+        params = getattr(t, "__dataclass_params__", None)
+        shared = _SHARED[t] = bool(params is not None and params.frozen) or issubclass(t, enum.Enum)
+    return shared
+
+
+def _copy(value: Any, memo: dict[int, Any]) -> Any:
+    t = type(value)
+    if t in _ATOMIC or _is_value_type(t):
+        return value
+    done = memo.get(id(value))
+    if done is not None:
+        return done
+    if t is list:
+        out: Any = []
+        memo[id(value)] = out
+        out.extend([_copy(v, memo) for v in value])
+    elif t is dict:
+        out = {}
+        memo[id(value)] = out
+        for k, v in value.items():
+            out[k] = _copy(v, memo)
+    elif t is tuple:
+        items = [_copy(v, memo) for v in value]
+        out = value if all(a is b for a, b in zip(items, value)) else tuple(items)
+    elif t is frozenset:
+        out = value  # hashable members: values
+    elif t is set:
+        out = set(value)
+    else:
+        out = copy.deepcopy(value, memo)
+    memo[id(value)] = out
+    return out
+
+
+def clone_node(node: Node) -> Node:
+    """An independent copy of ``node`` for the next state, sharing what cannot change.
+
+    Like ``copy.deepcopy`` (shared references inside the node stay shared in the copy), except
+    that it shares the node's random stream (see the module docstring) and never copies values
+    nothing mutates — atoms, frozen dataclasses (the protocols' messages, log entries and
+    configurations), enums and tuples of those — which is most of a protocol node's state. A
+    node class may define ``__deepcopy__`` to copy itself faster still.
+    """
+    memo: dict[int, Any] = {id(node.rng): node.rng}
+    if hasattr(type(node), "__deepcopy__"):
+        return copy.deepcopy(node, memo)
+    clone = copy.copy(node)
+    memo[id(node)] = clone
+    attrs = vars(clone)
+    for k, v in vars(node).items():
+        attrs[k] = _copy(v, memo)
+    clone.out = []
+    return clone
 
 
 def monitor_invariant(make_monitor: Callable[[], Any], name: str = "safety") -> Property:
@@ -385,7 +450,7 @@ class ActorModel:
         return self._after(state, i, node, state.network)
 
     def _clone(self, node: Node) -> Node:
-        return copy.deepcopy(node, {id(node.rng): node.rng})
+        return clone_node(node)
 
     def _deliver(self, state: ActorState, index: int, env: Envelope) -> ActorState | None:
         """The state after delivering ``env``; ``None`` for a skipped no-op delivery."""

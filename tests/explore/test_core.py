@@ -375,3 +375,25 @@ def test_a_reply_to_a_non_client_is_an_error() -> None:
 
     with pytest.raises(ValueError, match="replied to client None, which is not a client actor"):
         check(ActorModel(Bad, 2))
+
+
+def test_clone_node_is_independent_keeps_aliasing_and_shares_values() -> None:
+    from consensuslab.explore.actors import clone_node
+    from consensuslab.explore.fingerprint import node_state
+
+    class Holder(Node):
+        def on_start(self) -> None:
+            self.log = [Msg(1), Msg(2)]
+            self.same_log = self.log  # an alias that must stay an alias in the copy
+            self.table = {"a": [1, (2, [3])]}
+            self.frozen = Msg(3, (4, 5))
+
+    node = Holder(0, (0,), np.random.default_rng(0))
+    node.on_start()
+    copy_ = clone_node(node)
+    assert node_state(copy_) == node_state(node) and copy_.out == [] and copy_.rng is node.rng
+    assert copy_.same_log is copy_.log and copy_.log is not node.log
+    assert copy_.frozen is node.frozen and copy_.log[0] is node.log[0]  # values are shared
+    copy_.log.append(Msg(9))
+    copy_.table["a"][1][1].append(7)
+    assert node.log == [Msg(1), Msg(2)] and node.table == {"a": [1, (2, [3])]}

@@ -105,8 +105,8 @@ __all__ = [
     "Drop",
     "Restart",
     "Timeout",
-    "monitor_invariant",
     "clone_node",
+    "monitor_invariant",
 ]
 
 NETWORKS = ("unordered", "duplicating", "lossy", "fifo")

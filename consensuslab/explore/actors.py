@@ -396,7 +396,7 @@ class ActorModel:
         else:
             keys = tuple(e.key for e in net)
         history = None if self._record_out is None and self._record_in is None else canonical(state.history, "history")
-        return _digest((state._fps, state.timers, keys, state.crashes, state.drops, history))
+        return _digest((state._fps, tuple(tuple(sorted(t)) for t in state.timers), keys, state.crashes, state.drops, history))
 
     def successors(self, state: ActorState) -> Iterator[tuple[Any, ActorState]]:
         nodes = state.nodes
@@ -413,7 +413,7 @@ class ActorModel:
         for i, node in enumerate(nodes):
             if node is None:
                 continue
-            for name in state.timers[i]:
+            for name in sorted(state.timers[i]):  # not set order: that varies by process
                 yield Timeout(i, name), self._fire(state, i, name)
         if state.crashes < self.crashes:
             for i in self.servers:

@@ -397,3 +397,24 @@ def test_clone_node_is_independent_keeps_aliasing_and_shares_values() -> None:
     copy_.log.append(Msg(9))
     copy_.table["a"][1][1].append(7)
     assert node.log == [Msg(1), Msg(2)] and node.table == {"a": [1, (2, [3])]}
+
+
+def test_actor_searches_are_the_same_in_every_process() -> None:
+    """Timers are a set per node: neither their fingerprint nor the order of their events may
+    depend on the process's string-hash seed (same parameters, same results)."""
+    code = ("from consensuslab.explore import ActorModel, check\n"
+            "from consensuslab.node import Node\n"
+            "class T(Node):\n"
+            "    def on_start(self):\n"
+            "        self.fired = ()\n"
+            "        for name in ('alpha', 'beta', 'gamma', 'delta'): self.set_timer(name, 1.0)\n"
+            "    def on_timer(self, name):\n"
+            "        self.fired += (name,)\n"
+            "m = ActorModel(T, 1)\n"
+            "r = check(m, strategy='dfs')\n"
+            "s = m.initial_states()[0]\n"
+            "print(r.unique_states, [str(e) for e, _ in m.successors(s)], m.fingerprint(s).hex())\n")
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3, 4)}
+    assert len(outs) == 1, outs
+    assert outs.pop().startswith("65 ")  # firing orders: sum over k of 4!/(4-k)! = 1+4+12+24+24

@@ -48,6 +48,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from consensuslab.plots.sim import _add_label, message_label
 
@@ -56,6 +57,7 @@ __all__ = ["sequence_chart", "chart_events", "state_space_growth", "search_vs_ra
 _DROP_COLOR = "crimson"
 _VIOLATION_COLOR = "red"
 _TIMER_COLOR = "tab:purple"
+_PLAIN = FuncFormatter(lambda v, _pos: f"{v:,.0f}" if v >= 1 else f"{v:g}")  # log-axis ticks as plain numbers
 
 
 def _kind(event: Any) -> str:
@@ -310,6 +312,8 @@ def state_space_growth(
         if len(xs) >= 2 and ys[0] > 0 and xs[-1] > xs[0]:
             growth[str(name)] = float((ys[-1] / ys[0]) ** (1.0 / (xs[-1] - xs[0])))
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(_PLAIN)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel("distinct states (log scale)")
     ax.grid(True, which="major", alpha=0.3)
@@ -329,6 +333,17 @@ def state_space_growth(
 
 
 # -- exhaustive search against random walks ----------------------------------------------------------
+def _finding(row: Any) -> str:
+    """One configuration's finding, from its numbers."""
+    bfs = f"BFS kept {row.bfs_states:,} states" + (f" (shortest counterexample: {row.bfs_events} events)"
+                                                   if row.bfs_found else " and found no violation")
+    if not np.isfinite(row.walks_median):
+        return f"{row.configuration}: {bfs}; random walks: no hit in most searches of {row.max_walks:,} walks"
+    cmp = "fewer" if row.events_median < row.bfs_states else "more"
+    return (f"{row.configuration}: {bfs}; random walks hit it after a median {row.walks_median:,.0f} walks "
+            f"= {row.events_median:,.0f} events, {cmp} than BFS's states")
+
+
 def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, title: str | None = None) -> Figure:
     """Left: random walks needed to hit the bug (each repetition a dot, the median with its 95 %
     interval); right: the work of each method — distinct states the breadth-first search kept,
@@ -345,7 +360,7 @@ def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, ti
     if missing:
         raise ValueError(f"`table` lacks the columns {missing}.")
     if axes is None:
-        fig, (a, b) = plt.subplots(1, 2, figsize=(12, 0.9 * len(table) + 3.0))
+        fig, (a, b) = plt.subplots(1, 2, figsize=(12, 1.1 * len(table) + 3.4))
     else:
         a, b = axes
         fig = a.figure
@@ -355,15 +370,15 @@ def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, ti
         w = np.asarray(row.walks, dtype=float)
         cap = float(row.max_walks)
         shown = np.where(np.isfinite(w), w, cap)
-        jitter = np.linspace(-0.18, 0.18, len(w)) if len(w) > 1 else np.zeros(1)
+        jitter = np.linspace(-0.25, 0.25, len(w)) if len(w) > 1 else np.zeros(1)
         a.plot(shown[np.isfinite(w)], (i + jitter)[np.isfinite(w)], "o", color="tab:blue", alpha=0.6, ms=5)
         if (~np.isfinite(w)).any():
             censored_any = True
             a.plot(shown[~np.isfinite(w)], (i + jitter)[~np.isfinite(w)], ">", color="tab:red", ms=7)
         med = min(row.walks_median, cap)
         hi = min(row.walks_high, cap)
-        a.errorbar([med], [i + 0.32], xerr=[[med - row.walks_low], [hi - med]], fmt="s", color="black", ms=6,
-                   capsize=4)
+        a.errorbar([med], [i], xerr=[[med - row.walks_low], [hi - med]], fmt="s", color="black", ms=7,
+                   capsize=5, lw=1.5, zorder=4)
         b.barh(i + 0.2, row.bfs_states, height=0.36, color="tab:green")
         ev, lo, hi_e = row.events_median, row.events_low, row.events_high
         b.barh(i - 0.2, ev if np.isfinite(ev) else 0, height=0.36, color="tab:blue", alpha=0.8)
@@ -373,6 +388,9 @@ def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, ti
     for ax in (a, b):
         ax.set_yticks(ys, list(table["configuration"]))
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(_PLAIN)
+        ax.xaxis.set_minor_formatter(NullFormatter())
         ax.invert_yaxis()
         ax.grid(True, axis="x", alpha=0.3)
     b.set_yticklabels([])
@@ -383,17 +401,12 @@ def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, ti
           Line2D([], [], marker="s", color="black", label="median, 95% interval")]
     if censored_any:
         ha.append(Line2D([], [], marker=">", ls="none", color="tab:red", label="no hit within the walk budget"))
-    a.legend(handles=ha, fontsize=8, loc="lower right", frameon=True)
+    a.legend(handles=ha, fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False, ncols=len(ha))
     b.legend(handles=[Patch(color="tab:green", label="BFS: distinct states to the shortest counterexample"),
                       Patch(color="tab:blue", alpha=0.8, label="random walks: events until a hit (median, 95% CI)")],
-             fontsize=8, loc="lower right", frameon=True)
+             fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     if title is None:
-        ratios = [r.events_median / r.bfs_states for r in table.itertuples(index=False)
-                  if np.isfinite(r.events_median) and r.bfs_states > 0]
-        title = ("Exhaustive search needs no luck: it finds the bug after a fixed number of states, "
-                 "random walks after a number that varies widely")
-        if ratios:
-            title += f"\n(random/BFS work ratio: {min(ratios):.2g}–{max(ratios):.2g})"
+        title = "\n".join(textwrap.fill(_finding(r), 140) for r in table.itertuples(index=False))
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig

@@ -215,3 +215,25 @@ def state_space_table(
                          "complete": not limited, "stopped_by": result.stopped_by,
                          "seconds": result.elapsed, "states_per_s": result.rate})
     return pd.DataFrame(rows)
+
+
+def paxos_search(n: int = 3, q1: int | None = None, q2: int | None = None, max_round: int = 1, crashes: int = 0,
+                 max_states: int = 5000, time_limit: float | None = 2.0,
+                 strategy: str = "bfs") -> tuple[Model, Result]:
+    """One bounded search of single-decree Paxos (the slider explorer's call).
+
+    Builds :func:`consensuslab.explore.models.protocols.paxos_model` (two proposers, values 1 and
+    2; ``q1``/``q2`` phase quorum sizes, ``None`` for majorities, unsafe when ``q1 + q2 <= n``)
+    and searches it until a violation, the state or time limit, or exhaustion
+    (``stop_when="violation"``). Returns the model and the :class:`~consensuslab.explore.Result`.
+    """
+    from consensuslab.explore.models.protocols import paxos_model  # noqa: PLC0415 - the models load the protocols
+
+    n = check_int("n", n, 2)
+    for name, q in (("q1", q1), ("q2", q2)):
+        if q is not None:
+            check_int(name, q, 1, n)
+    check_int("max_states", max_states, 1)
+    model = paxos_model(n=n, q1=q1, q2=q2, max_round=max_round, crashes=crashes)
+    return model, check(model, strategy=strategy, stop_when="violation", max_states=max_states,
+                        time_limit=_positive_float("time_limit", time_limit))

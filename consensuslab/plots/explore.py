@@ -229,7 +229,7 @@ def sequence_chart(
     ax.set_ylim(steps + 0.7, -0.7)
     tick_every = 1 if steps <= 30 else int(np.ceil(steps / 30))
     ax.set_yticks(range(0, steps + 1, tick_every))
-    ax.set_ylabel("event index (0 = initial state; one event per step)")
+    ax.set_ylabel("event index (0 = initial state)")
     if title is None:
         if violation is not None:
             title = f"Counterexample in {steps} events: " + _short_violation(violation)

@@ -46,7 +46,55 @@ from consensuslab.explore.model import Model
 from consensuslab.explore.walk import WalkSearch, walks_until_violation
 from consensuslab.stats import Estimate, proportion_estimate, quantile_estimate
 
-__all__ = ["SearchVsRandom", "search_vs_random", "state_space_table"]
+__all__ = ["SearchVsRandom", "search_vs_random", "state_space_table", "paxos_model", "raft_model", "paxos_search"]
+
+
+def paxos_model(n: int = 3, proposers: Sequence[int] = (0, 1), values: Sequence[Any] = (1, 2), q1: Any = None,
+                q2: Any = None, max_round: int = 1, crashes: int = 0, network: str = "unordered") -> Model:
+    """Single-decree Paxos as an actor model: :func:`consensuslab.explore.models.protocols.paxos_model`.
+
+    Where that module is not installed, the same configuration is built directly from the core
+    (:class:`~consensuslab.explore.ActorModel` over :class:`~consensuslab.protocols.paxos.PaxosNode`,
+    the monitor as invariant, "a value is chosen" as reachability, ballot rounds ``<= max_round``
+    as boundary, and — as the protocol models mute the learners' ``Query`` timer — no ``Query``
+    in flight), so counts may differ.
+    """
+    try:
+        from consensuslab.explore.models.protocols import paxos_model as build  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the protocol models are not installed
+        return _core_paxos_model(n, proposers, values, q1, q2, max_round, crashes, network)
+    return build(n=n, proposers=proposers, values=values, q1=q1, q2=q2, max_round=max_round, crashes=crashes,
+                 network=network)
+
+
+def _core_paxos_model(n: int, proposers: Sequence[int], values: Sequence[Any], q1: Any, q2: Any, max_round: int,
+                      crashes: int, network: str) -> Model:  # pragma: no cover - fallback
+    from consensuslab.explore import ActorModel, monitor_invariant, sometimes  # noqa: PLC0415
+    from consensuslab.protocols.paxos import PaxosConfig  # noqa: PLC0415
+
+    check_int("max_round", max_round, 1)
+    unsafe = isinstance(q1, int) and isinstance(q2, int) and q1 + q2 <= n
+    cfg = PaxosConfig(n=n, proposers=tuple(proposers), values=tuple(values), q1=q1, q2=q2, unsafe=unsafe)
+
+    def within(state: Any) -> bool:
+        return (all(x is None or (x.round <= max_round and x.seen_round <= max_round) for x in state.nodes)
+                and not any(type(m).__name__ == "Query" for _, _, m in state.in_flight()))
+
+    def chosen(state: Any) -> bool:
+        return any(x is not None and x.decided is not None for x in state.nodes)
+
+    return ActorModel(cfg.make_node, n, crashes=crashes, network=network, within=within,
+                      properties=[monitor_invariant(cfg.monitor), sometimes("a value is chosen", chosen)])
+
+
+def raft_model(**kwargs: Any) -> Model | None:
+    """Raft as an actor model (:func:`consensuslab.explore.models.protocols.raft_model`), or
+    ``None`` where that module is not installed."""
+    try:
+        from consensuslab.explore.models.protocols import raft_model as build  # noqa: PLC0415
+    except ImportError:  # pragma: no cover - the protocol models are not installed
+        return None
+    return build(**kwargs)
 
 
 @dataclass
@@ -227,8 +275,6 @@ def paxos_search(n: int = 3, q1: int | None = None, q2: int | None = None, max_r
     and searches it until a violation, the state or time limit, or exhaustion
     (``stop_when="violation"``). Returns the model and the :class:`~consensuslab.explore.Result`.
     """
-    from consensuslab.explore.models.protocols import paxos_model  # noqa: PLC0415 - the models load the protocols
-
     n = check_int("n", n, 2)
     for name, q in (("q1", q1), ("q2", q2)):
         if q is not None:

@@ -46,7 +46,7 @@ from consensuslab.explore.model import Model
 from consensuslab.explore.walk import WalkSearch, walks_until_violation
 from consensuslab.stats import Estimate, proportion_estimate, quantile_estimate
 
-__all__ = ["SearchVsRandom", "search_vs_random", "state_space_table", "paxos_model", "raft_model", "paxos_search"]
+__all__ = ["SearchVsRandom", "paxos_model", "paxos_search", "raft_model", "search_vs_random", "state_space_table"]
 
 
 def paxos_model(n: int = 3, proposers: Sequence[int] = (0, 1), values: Sequence[Any] = (1, 2), q1: Any = None,
@@ -60,7 +60,7 @@ def paxos_model(n: int = 3, proposers: Sequence[int] = (0, 1), values: Sequence[
     in flight), so counts may differ.
     """
     try:
-        from consensuslab.explore.models.protocols import paxos_model as build  # noqa: PLC0415
+        from consensuslab.explore.models.protocols import paxos_model as build
     except ImportError:  # pragma: no cover - the protocol models are not installed
         return _core_paxos_model(n, proposers, values, q1, q2, max_round, crashes, network)
     return build(n=n, proposers=proposers, values=values, q1=q1, q2=q2, max_round=max_round, crashes=crashes,
@@ -69,8 +69,8 @@ def paxos_model(n: int = 3, proposers: Sequence[int] = (0, 1), values: Sequence[
 
 def _core_paxos_model(n: int, proposers: Sequence[int], values: Sequence[Any], q1: Any, q2: Any, max_round: int,
                       crashes: int, network: str) -> Model:  # pragma: no cover - fallback
-    from consensuslab.explore import ActorModel, monitor_invariant, sometimes  # noqa: PLC0415
-    from consensuslab.protocols.paxos import PaxosConfig  # noqa: PLC0415
+    from consensuslab.explore import ActorModel, monitor_invariant, sometimes
+    from consensuslab.protocols.paxos import PaxosConfig
 
     check_int("max_round", max_round, 1)
     unsafe = isinstance(q1, int) and isinstance(q2, int) and q1 + q2 <= n
@@ -91,7 +91,7 @@ def raft_model(**kwargs: Any) -> Model | None:
     """Raft as an actor model (:func:`consensuslab.explore.models.protocols.raft_model`), or
     ``None`` where that module is not installed."""
     try:
-        from consensuslab.explore.models.protocols import raft_model as build  # noqa: PLC0415
+        from consensuslab.explore.models.protocols import raft_model as build
     except ImportError:  # pragma: no cover - the protocol models are not installed
         return None
     return build(**kwargs)

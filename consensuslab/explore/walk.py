@@ -34,7 +34,7 @@ from consensuslab._validate import check_int
 from consensuslab.check.safety import SafetyViolation
 from consensuslab.explore.model import CheckerError, Model, Path, Property
 
-__all__ = ["Walk", "random_walk", "WalkSearch", "walks_until_violation"]
+__all__ = ["Walk", "WalkSearch", "random_walk", "walks_until_violation"]
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def _violated(props: tuple[Property, ...], state: Any, path: Path) -> tuple[str,
                 return prop.name, ""
         except SafetyViolation as exc:
             return prop.name, str(exc)
-        except Exception as exc:  # noqa: BLE001 - a bug in the model, not a counterexample
+        except Exception as exc:
             raise CheckerError(f"property {prop.name!r} raised {type(exc).__name__}: {exc} "
                                f"(a checker error, not a counterexample)", path) from exc
     return None

@@ -52,7 +52,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormat
 
 from consensuslab.plots.sim import _add_label, message_label
 
-__all__ = ["sequence_chart", "chart_events", "state_space_growth", "search_vs_random"]
+__all__ = ["chart_events", "search_vs_random", "sequence_chart", "state_space_growth"]
 
 _DROP_COLOR = "crimson"
 _VIOLATION_COLOR = "red"
@@ -183,7 +183,7 @@ def sequence_chart(
             c = colors[type(row.msg).__name__]
             x0, x1, y0 = float(row.src), float(row.dst), float(row.sent)
             if row.kind == "deliver":
-                ax.annotate("", xy=(x1, y), xytext=(x0, y0), arrowprops=dict(arrowstyle="->", color=c, lw=1.3),
+                ax.annotate("", xy=(x1, y), xytext=(x0, y0), arrowprops={"arrowstyle": "->", "color": c, "lw": 1.3},
                             zorder=2)
                 xe, ye = x1, y
             else:
@@ -325,7 +325,8 @@ def state_space_growth(
     if title is None:
         if growth:
             name, factor = max(growth.items(), key=lambda kv: kv[1])
-            title = f"The state space grows exponentially: ×{factor:.1f} per step of the bound ({name})"
+            title = textwrap.fill(f"The state space grows exponentially: ×{factor:.1f} per step of the bound "
+                                  f"({name})", 60)
         else:
             title = "Distinct states against the bound"
     ax.set_title(title, fontsize=10)
@@ -363,7 +364,7 @@ def search_vs_random(table: pd.DataFrame, axes: Sequence[Axes] | None = None, ti
         fig, (a, b) = plt.subplots(1, 2, figsize=(12, 1.1 * len(table) + 3.4))
     else:
         a, b = axes
-        fig = a.figure
+        fig = a.get_figure(root=True)  # type: ignore[assignment]
     ys = np.arange(len(table))
     censored_any = False
     for i, row in enumerate(table.itertuples(index=False)):

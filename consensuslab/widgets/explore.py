@@ -73,7 +73,7 @@ class PaxosSearchExplorer(Explorer):
                              f"shown: the shortest run in which a value is chosen ({len(example)} events)",
                              fontsize=10, pad=30)
             else:
-                fig, ax = plt.subplots(figsize=(7, 2))
+                _fig, ax = plt.subplots(figsize=(7, 2))
                 ax.axis("off")
                 ax.set_title(f"{config}: {verdict}; no value chosen within the bounds", fontsize=10)
         self.html.value = (
@@ -81,7 +81,7 @@ class PaxosSearchExplorer(Explorer):
             f"{r.max_depth}, {r.elapsed:.2f} s ({r.rate:,.0f} states/s); |Q1| + |Q2| = {q1 + q2} "
             f"{'≤' if unsafe else '>'} n = {n}: quorums {'need not' if unsafe else 'always'} intersect."
         )
-        self.show(ax.figure)
+        self.show(ax.get_figure(root=True))  # type: ignore[arg-type]
 
     def widget(self) -> W.Widget:
         """Controls, then the figure, then the numbers."""

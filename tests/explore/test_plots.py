@@ -13,7 +13,12 @@ import pytest
 from matplotlib.text import Annotation
 
 from consensuslab.explore import ActorModel, Path, check, monitor_invariant
-from consensuslab.plots.explore import chart_events, search_vs_random, sequence_chart, state_space_growth
+from consensuslab.plots.explore import (
+    chart_events,
+    search_vs_random,
+    sequence_chart,
+    state_space_growth,
+)
 from consensuslab.plots.sim import labels_drawn
 from consensuslab.protocols.paxos import PaxosConfig
 
@@ -121,7 +126,7 @@ def test_labels_never_overlap_and_long_paths_get_taller_figures() -> None:
 def test_sequence_chart_rejects_bad_input() -> None:
     with pytest.raises(TypeError, match="`path`"):
         sequence_chart([1, 2, 3])
-    model, result = _unsafe_paxos()
+    _model, result = _unsafe_paxos()
     with pytest.raises(ValueError, match="`network` must be one of"):
         sequence_chart(result.counterexamples["safety"], network="carrier pigeon")
 

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from consensuslab.experiments.model_checking import search_vs_random, state_space_table
-from consensuslab.explore import ActorModel, TransitionSystem, always, check, monitor_invariant
+from consensuslab.explore import (
+    ActorModel,
+    TransitionSystem,
+    always,
+    check,
+    monitor_invariant,
+)
 from consensuslab.explore.models.twophase import two_phase_commit
 from consensuslab.explore.walk import random_walk, walks_until_violation
 from consensuslab.protocols.paxos import PaxosConfig

@@ -19,8 +19,9 @@ many it took (the "runs to hit the bug"); :func:`random_walk` is one walk and re
 other (usually a longer one than breadth-first search's).
 
 Determinism: every choice is drawn from the ``numpy.random.Generator`` passed in (seed it with
-``numpy.random.default_rng(seed)``), and a model's successors come in a canonical order, so
-``(model, seed)`` fixes the walks.
+``numpy.random.default_rng(seed)``) among the enabled events sorted by their ``repr`` (a model may
+generate them in set-iteration order, which Python salts per process), so ``(model, seed)``
+fixes the walks in any process.
 """
 
 from __future__ import annotations
@@ -103,7 +104,9 @@ def random_walk(model: Model, rng: np.random.Generator, max_steps: int = 200,
     hit = _violated(props, state, Path(initial, ()))
     ended = "violation" if hit else "max_steps"
     while hit is None and len(steps) < max_steps:
-        enabled = [(e, s) for e, s in model.successors(state) if model.within(s)]
+        # sorted by the event's repr: a model's successor order may follow set iteration, which
+        # Python salts per process (timer names); the walk must not
+        enabled = sorted(((e, s) for e, s in model.successors(state) if model.within(s)), key=lambda es: repr(es[0]))
         if not enabled:
             ended = "deadlock"
             break

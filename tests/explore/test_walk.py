@@ -98,3 +98,24 @@ def test_walk_rejects_an_unknown_invariant_and_a_bad_rng() -> None:
         random_walk(_counter(2), np.random.default_rng(0), invariant="nope")
     with pytest.raises(TypeError, match="`rng`"):
         random_walk(_counter(2), 0)  # type: ignore[arg-type]
+
+
+def test_walks_do_not_depend_on_the_process_hash_seed(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = ("from consensuslab.explore import ActorModel, monitor_invariant\n"
+              "from consensuslab.explore.walk import walks_until_violation\n"
+              "from consensuslab.protocols.paxos import PaxosConfig\n"
+              "cfg = PaxosConfig(n=3, proposers=(0, 1), values=(1, 2), q1=1, q2=2, unsafe=True)\n"
+              "m = ActorModel(cfg.make_node, 3, properties=[monitor_invariant(cfg.monitor)],\n"
+              "               within=lambda s: all(x is None or x.ballots_started <= 1 for x in s.nodes))\n"
+              "w = walks_until_violation(m, seed=2, max_walks=200)\n"
+              "print(w.walks, w.events, [str(e) for e in w.found.path.events])\n")
+    outs = set()
+    for salt in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": salt}
+        outs.add(subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                                check=True).stdout)
+    assert len(outs) == 1, outs

@@ -55,10 +55,12 @@ def test_10_flexible_paxos_counterexample_is_the_printed_shortest_one(nb10) -> N
     assert "Agreement violated" in result.details["safety"]
     assert f"BFS: {result.unique_states:,} distinct states" in text
     assert f"shortest counterexample: {len(path)} events" in text
-    assert str(path) in text and "violated: Agreement violated" in text
+    # the path itself may differ between processes (BFS keeps the first of equally short ones, and
+    # successor order follows set iteration), its length and its verdict may not
+    assert f"  {len(path)}. deliver Accept" in text and "violated: Agreement violated" in text
     # a depth-first search may find a longer one, never a shorter one
     assert all(len(p) >= len(path) for p in check(model, strategy="dfs", stop_when="violation",
-                                                   max_states=20000).counterexamples.values())
+                                                   max_states=3000).counterexamples.values())
 
 
 def test_10_search_vs_random_numbers_are_the_librarys(nb10) -> None:

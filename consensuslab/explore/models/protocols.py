@@ -1,0 +1,574 @@
+"""Actor models of the project's own protocols: the very nodes the simulator runs, with stated bounds.
+
+Theory of operation
+-------------------
+Each builder turns a protocol configuration into an :class:`~consensuslab.explore.ActorModel`
+whose servers are built by the configuration's own node class, so the explorer searches the
+code the simulator and the notebooks run. The model keeps that configuration (``model.config``)
+and its bounds (``model.bounds``), and ``model.make_node`` is the factory it used, so that
+:func:`consensuslab.explore.replay.replay` can re-run a counterexample in the simulator with the
+same nodes and the same monitor (``model.config.monitor()``).
+
+The explorer has no clock: every armed timer may fire in every state (see
+:mod:`consensuslab.explore.actors`). Three small adaptations make a node explorable; they are
+made by a subclass of the protocol's node class (``Explored<Node>``), never by editing the
+protocol, and each is stated here and in the builder that uses it:
+
+* **Muted timers.** A timer that only re-broadcasts (a leader's heartbeat, Paxos's learn
+  query) adds a copy of a message to the network every time it fires, so with it the state
+  space is infinite. A muted timer is never armed (``set_timer`` ignores it). Each builder says
+  which timers it mutes and why the behaviours under test survive.
+* **Fingerprints and copies.** The node's ``config`` is the same immutable object in every
+  state: it is shared by copies (``__deepcopy__``) and left out of the fingerprint
+  (``explore_state``), which is otherwise every protocol field, as
+  :func:`consensuslab.explore.fingerprint.node_state` defines it.
+* **Raft's election timer** (Raft only). :class:`~consensuslab.protocols.raft.RaftNode` re-arms
+  its election timer when a contact moved the deadline later (``_deadline`` read against
+  ``now``); without a clock (``now`` is always 0) the deadline never passes. The explored node
+  treats a firing as "the timeout elapsed" (``_deadline = now`` before the handler), which is the
+  asynchronous model of the paper: a follower may time out whenever it has not heard from a
+  leader *for long enough*, and message delays are unbounded. The election timeout range is
+  fixed (``lo == hi``) so that the deadline the node stores is not a random number.
+
+Bounds make the spaces finite: ballots ``round <= max_round`` (Paxos, Multi-Paxos) and terms
+``term <= max_term`` (Raft) are boundaries (``within``: a successor beyond them is discarded,
+stateright's ``within_boundary``), crash budgets are the model's, and clients issue a fixed
+number of commands with a fixed retry budget.
+
+Properties
+----------
+Invariants are the protocols' own monitors, run afresh on every state
+(:func:`~consensuslab.explore.monitor_invariant`; their history lives in ghost state, which is
+part of the state): Paxos's Agreement and Validity (Lamport 2001, §2.1–§2.2) and acceptor
+invariants; Raft's five properties of Figure 3 (Ongaro & Ousterhout 2014); Multi-Paxos's
+agreement per slot and State Machine Safety. Reachability properties ("a value is chosen", "a
+leader is elected", "a command is committed") show that a safe verdict is not vacuous.
+
+References
+----------
+Lamport, L. (2001). Paxos Made Simple, §2 (single decree) and §3 (Multi-Paxos).
+Howard, H., Malkhi, D. and Spiegelman, A. (2016). Flexible Paxos: Quorum intersection revisited.
+Ongaro, D. and Ousterhout, J. (2014). In search of an understandable consensus algorithm, §5.2,
+§5.4 and Figure 8.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from consensuslab._validate import check_bool, check_int
+from consensuslab.explore.actors import ActorModel, ActorState, monitor_invariant
+from consensuslab.explore.fingerprint import DRIVER_FIELDS
+from consensuslab.explore.model import Property, sometimes
+from consensuslab.node import Node, NodeId
+from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
+from consensuslab.protocols.multipaxos import MultiPaxosConfig, MultiPaxosNode
+from consensuslab.protocols.multipaxos import Role as MPRole
+from consensuslab.protocols.paxos import PaxosConfig, PaxosNode
+from consensuslab.protocols.raft import RaftConfig, RaftNode
+from consensuslab.protocols.raft_messages import Role as RaftRole
+
+__all__ = [
+    "paxos_model",
+    "raft_model",
+    "multipaxos_model",
+    "KVClient",
+    "ExploredPaxosNode",
+    "ExploredRaftNode",
+    "ExploredMultiPaxosNode",
+    "ServerView",
+    "violation",
+]
+
+_SHARED = frozenset({"config", "rng", "peers"})  # immutable or driver-owned: shared by copies
+_NOT_STATE = DRIVER_FIELDS | {"config", "muted"}
+
+
+class _Explored:
+    """Mixin of the explored node classes (module docstring): muted timers, cheap copies."""
+
+    muted: frozenset[str] = frozenset()
+
+    def set_timer(self, name: str, delay: float) -> None:
+        if name in self.muted:
+            return
+        super().set_timer(name, delay)  # type: ignore[misc]
+
+    def explore_state(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k not in _NOT_STATE}
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        cls = type(self)
+        new = cls.__new__(cls)
+        memo[id(self)] = new
+        d = new.__dict__
+        for k, v in vars(self).items():
+            d[k] = v if k in _SHARED else _copy(v, memo)
+        return new
+
+
+_ATOMIC = {int, float, str, bool, bytes, type(None), complex}
+_FROZEN: dict[type, bool] = {}
+
+
+def _immutable(v: Any) -> bool:
+    """``v`` can be shared between states: atomic, an enum, a frozen dataclass (the protocols'
+    messages, ballots and entries: their fields are never mutated), or a tuple/frozenset of such."""
+    t = type(v)
+    if t in _ATOMIC:
+        return True
+    verdict = _FROZEN.get(t)
+    if verdict is None:
+        params = getattr(t, "__dataclass_params__", None)
+        verdict = _FROZEN[t] = bool(params is not None and params.frozen) or isinstance(v, enum.Enum)
+    if verdict:
+        return True
+    if t is frozenset or isinstance(v, tuple):
+        return all(_immutable(x) for x in v)
+    return False
+
+
+def _copy(v: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of ``v`` that shares immutable parts (``copy.deepcopy`` for anything unknown)."""
+    t = type(v)
+    if t in _ATOMIC:
+        return v
+    done = memo.get(id(v))
+    if done is not None:
+        return done
+    if t is list:
+        out: Any = [x if type(x) in _ATOMIC or _immutable(x) else _copy(x, memo) for x in v]
+    elif t is dict:
+        out = {k: x if type(x) in _ATOMIC or _immutable(x) else _copy(x, memo) for k, x in v.items()}
+    elif t is set:
+        out = set(v)  # hashable members are immutable here (ids, ballots)
+    elif t is deque:
+        out = deque(x if _immutable(x) else _copy(x, memo) for x in v)
+    elif _immutable(v):
+        return v
+    else:
+        return copy.deepcopy(v, memo)
+    memo[id(v)] = out
+    return out
+
+
+class ExploredPaxosNode(_Explored, PaxosNode):
+    """:class:`~consensuslab.protocols.paxos.PaxosNode` as explored (module docstring)."""
+
+
+class ExploredMultiPaxosNode(_Explored, MultiPaxosNode):
+    """:class:`~consensuslab.protocols.multipaxos.MultiPaxosNode` as explored (module docstring)."""
+
+
+class ExploredRaftNode(_Explored, RaftNode):
+    """:class:`~consensuslab.protocols.raft.RaftNode` as explored: a firing election timer means
+    the timeout elapsed (module docstring, "Raft's election timer")."""
+
+    def on_timer(self, name: str) -> None:
+        if name == "election":
+            self._deadline = self.now
+        super().on_timer(name)
+
+
+def _factory(cls: type, config: Any, muted: frozenset[str], **extra: Any) -> Callable[..., Node]:
+    """``make_node(node_id, peers, rng, stable)`` building ``cls`` with ``muted`` timers."""
+
+    def make_node(node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
+        node = cls.__new__(cls)
+        node.muted = muted  # before __init__: a constructor may already arm a timer
+        cls.__init__(node, node_id, peers, rng, stable, config, **extra)
+        return node
+
+    make_node.__qualname__ = f"{cls.__name__} factory"
+    return make_node
+
+
+# -- clients --------------------------------------------------------------------------------------
+class KVClient(Node):
+    """A client actor: ``commands`` puts, one at a time, to the servers of a replicated log.
+
+    Its id is its actor id, and so is every request's ``client`` field, because the explorer and
+    the replay route ``Reply(request, ...)`` to actor ``request.client``. It sends each command
+    to ``target`` (server 0 at first); a refusal with a ``leader_hint`` moves ``target`` there
+    and resends at once, a ``"retry"`` timer resends to the next server round-robin — at most
+    ``retries`` resends per command in all, so the network stays finite. Command ``k`` (from 1)
+    is ``put("x", k)``.
+    """
+
+    def __init__(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator,
+                 stable: dict | None = None, commands: int = 1, retries: int = 1) -> None:
+        super().__init__(node_id, peers, rng, stable)
+        self.commands = commands
+        self.retries = retries
+        self.seq = 0
+        self.target: NodeId = 0
+        self.left = 0  # resends left for the current command
+        self.results: tuple[tuple[int, Any], ...] = ()
+
+    def on_start(self) -> None:
+        self._next()
+
+    def _request(self) -> ClientRequest:
+        return ClientRequest(self.id, self.seq, Command(self.id, self.seq, "put", "x", self.seq))
+
+    def _next(self) -> None:
+        if self.seq >= self.commands:
+            return
+        self.seq += 1
+        self.left = self.retries
+        self.send(self.target, self._request())
+        if self.left:
+            self.set_timer("retry", 1.0)
+
+    def _resend(self, dst: NodeId) -> None:
+        self.left -= 1
+        self.target = dst
+        self.send(dst, self._request())
+        if not self.left:
+            self.cancel_timer("retry")
+
+    def on_message(self, src: NodeId, msg: Any) -> None:
+        if not isinstance(msg, ClientResponse) or msg.seq != self.seq:
+            return  # an answer to an earlier command, or a duplicate
+        if msg.ok:
+            if self.seq > len(self.results):
+                self.results = (*self.results, (self.seq, msg.value))
+                self.cancel_timer("retry")
+                self._next()
+        elif self.left and msg.leader_hint is not None and msg.leader_hint != src:
+            self._resend(msg.leader_hint)
+
+    def on_timer(self, name: str) -> None:
+        if name == "retry" and self.left and self.seq > len(self.results):
+            self._resend((self.target + 1) % len(self.peers))
+
+
+def _client_factory(commands: int, retries: int) -> Callable[..., Node]:
+    def make_client(actor: NodeId, servers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
+        return KVClient(actor, servers, rng, stable, commands=commands, retries=retries)
+
+    make_client.__qualname__ = "KVClient factory"
+    return make_client
+
+
+# -- properties over the servers only ---------------------------------------------------------------
+class ServerView:
+    """The :class:`~consensuslab.node.ClusterView` of the first ``n`` actors (the servers) of a
+    state: the protocols' monitors expect server nodes only, and clients are actors too."""
+
+    __slots__ = ("nodes", "storage", "ghosts", "now")
+
+    def __init__(self, state: Any, n: int) -> None:
+        self.nodes = list(state.nodes[:n])
+        self.storage = list(state.storage[:n])
+        self.ghosts = list(state.ghosts[:n])
+        self.now = state.now
+
+
+def _monitor(make_monitor: Callable[[], Any], n: int, actors: int) -> Property:
+    if n == actors:
+        return monitor_invariant(make_monitor)
+    inner = monitor_invariant(make_monitor).condition
+    return Property("safety", "always", lambda state: inner(ServerView(state, n)))
+
+
+def violation(model: ActorModel, state: ActorState) -> Any:
+    """The :class:`~consensuslab.check.SafetyViolation` a fresh monitor raises on ``state``
+    (``None`` if it raises none): the explorer's verdict with its invariant's name."""
+    from consensuslab.check.safety import SafetyViolation  # noqa: PLC0415
+
+    try:
+        model.config.monitor().observe(ServerView(state, model.n))  # type: ignore[attr-defined]
+    except SafetyViolation as exc:
+        return exc
+    return None
+
+
+def _check_bound(name: str, value: Any, low: int, what: str) -> int:
+    try:
+        return check_int(name, value, low)
+    except ValueError:
+        raise ValueError(f"`{name}` must be an int >= {low} ({what}); got {value!r}.") from None
+
+
+def _finish(model: ActorModel, config: Any, bounds: dict[str, Any]) -> ActorModel:
+    model.config = config  # type: ignore[attr-defined]
+    model.bounds = bounds  # type: ignore[attr-defined]
+    return model
+
+
+# -- single-decree Paxos -------------------------------------------------------------------------
+def _chosen(state: Any, n: int, q2: Any) -> bool:
+    votes: dict[Any, set[int]] = {}
+    for i, ghost in enumerate(state.ghosts[:n]):
+        for ballot, _value in ghost.get("ghost_accepts", ()):
+            voters = votes.setdefault(ballot, set())
+            voters.add(i)
+            if q2.is_quorum(voters):
+                return True
+    return False
+
+
+def paxos_model(
+    n: int = 3,
+    proposers: Sequence[int] = (0, 1),
+    values: Sequence[Any] = (1, 2),
+    q1: Any = None,
+    q2: Any = None,
+    max_round: int = 2,
+    crashes: int = 0,
+    network: str = "unordered",
+    learn_queries: bool = False,
+    **config_options: Any,
+) -> ActorModel:
+    """Single-decree Paxos (:class:`~consensuslab.protocols.paxos.PaxosNode`, Lamport 2001 §2).
+
+    Parameters
+    ----------
+    n : int
+        Acceptors (every node is also a learner).
+    proposers, values : sequences
+        Who proposes on its own, and what (distinct values make Agreement testable).
+    q1, q2 : int or quorum system, optional
+        Phase-1 / phase-2 quorums (default majorities). Sizes with ``q1 + q2 <= n`` break the
+        Flexible Paxos intersection condition (Howard et al. 2016); the configuration is then
+        built with ``unsafe=True`` so that the explorer can find the Agreement violation.
+    max_round : int
+        Bound: no node uses or sees a ballot round above this (>= 1). Each proposer may thus
+        start up to ``max_round`` ballots.
+    crashes : int
+        Crash budget (restarts are free; acceptors keep what they persisted).
+    network : str
+        ``"unordered"`` (default), ``"duplicating"``, ``"lossy"`` or ``"fifo"``.
+    learn_queries : bool
+        Explore the learners' ``"learn"`` timer (a ``Query`` broadcast). Off by default: each
+        firing adds messages without bound, and a ``Query`` is answered only with a value the
+        answering node already *learned* — it copies a decision and cannot create a chosen or
+        learned value that the other rules could not, so Agreement and Validity are checked the
+        same without it (learning by notification, §2.3, is still explored).
+    **config_options
+        Passed to :class:`~consensuslab.protocols.paxos.PaxosConfig` (``learn``, ...). The
+        default here is ``retry="immediate"``: without a clock a backoff only adds a ``WAITING``
+        interval in which the proposer ignores replies to its abandoned ballot; a proposer that
+        retries at once, with its next messages delayed, sends the same ballots with the same
+        values (a later ballot may get a lower round number, which orders the rivals the same
+        way), so no agreement or validity behaviour is lost — and the space is 5x smaller
+        (25,723 states instead of 134,822 with ``max_round=1``).
+
+    The proposers' ``"start"`` and ``"retry"`` timers (phase timeout, backoff, deferral: §2.4)
+    are explored: that is how duelling proposers interleave.
+    """
+    n = _check_bound("n", n, 1, "the number of acceptors")
+    max_round = _check_bound("max_round", max_round, 1, "the highest ballot round explored")
+    crashes = _check_bound("crashes", crashes, 0, "a crash budget")
+    check_bool("learn_queries", learn_queries)
+    options = {"retry": "immediate", **config_options}
+    sizes = isinstance(q1, int) and isinstance(q2, int) and not isinstance(q1, bool) and not isinstance(q2, bool)
+    if sizes and q1 + q2 <= n:
+        options.setdefault("unsafe", True)
+    cfg = PaxosConfig(n=n, proposers=tuple(proposers), values=tuple(values), q1=q1, q2=q2, **options)
+    muted = frozenset() if learn_queries else frozenset({"learn"})
+
+    def within(state: ActorState) -> bool:
+        for i in range(n):
+            node = state.nodes[i]
+            if node is None:
+                if state.storage[i].get("round", 0) > max_round:
+                    return False
+            elif node.round > max_round or node.seen_round > max_round:
+                return False
+        return True
+
+    q2_rule = cfg.phase2
+    model = ActorModel(
+        _factory(ExploredPaxosNode, cfg, muted), n, network=network, crashes=crashes, within=within,
+        properties=[monitor_invariant(cfg.monitor),
+                    sometimes("a value is chosen", lambda s: _chosen(s, n, q2_rule))],
+    )
+    return _finish(model, cfg, {"n": n, "max_round": max_round, "crashes": crashes, "network": network,
+                                "muted timers": sorted(muted)})
+
+
+# -- Raft -------------------------------------------------------------------------------------------
+def _leader_elected(state: Any, n: int) -> bool:
+    return any(node is not None and node.role is RaftRole.LEADER for node in state.nodes[:n])
+
+
+def _raft_committed(state: Any, n: int) -> bool:
+    for node in state.nodes[:n]:
+        if node is not None and any(c.op != "noop" for c in node.applied):
+            return True
+    return False
+
+
+def raft_model(
+    n: int = 3,
+    commands: int = 2,
+    crashes: int = 3,
+    max_term: int = 5,
+    figure8_rule: bool = True,
+    retries: int = 0,
+    heartbeats: bool = False,
+    candidates: Sequence[int] | None = None,
+    network: str = "unordered",
+    **config_options: Any,
+) -> ActorModel:
+    """Raft (:class:`~consensuslab.protocols.raft.RaftNode`, Ongaro & Ousterhout 2014) with one client.
+
+    Parameters
+    ----------
+    n : int
+        Servers.
+    commands : int
+        Puts the client issues, one at a time (:class:`KVClient`, actor ``n``), >= 0.
+    crashes : int
+        Crash budget (restarts are free; term, vote and log survive: §5.1 persistence).
+    max_term : int
+        Bound: no server reaches a term above this (>= 1).
+    figure8_rule : bool
+        The current-term commit rule (§5.4.2). ``False`` lets a leader commit an earlier term's
+        entry by counting replicas, which Figure 8 shows can lose a committed entry.
+    retries : int
+        Resends the client may make per command (leader hints, a ``"retry"`` timer), >= 0.
+        Default 0: the client's first request must reach the leader. Redirects only move a
+        command between servers; they add states without adding a way to break a property.
+    heartbeats : bool
+        Explore the leader's ``"heartbeat"`` timer. Off by default: each firing re-sends
+        AppendEntries without bound; replication does not need it (a leader streams entries as
+        acknowledgements arrive, and replicates a new entry at once), and with no message loss
+        a heartbeat only repeats what is in flight (with ``heartbeats=False``, an AppendEntries
+        lost at a crashed follower is not retransmitted: liveness, not safety).
+    candidates : sequence of int, optional
+        The servers whose election timer is explored (default: all). A server left out never
+        times out, so it never campaigns — it still votes, replicates and may crash: a bound on
+        the scenario, as Paxos's ``proposers`` are (Figure 8 needs two candidates, S1 and S5).
+    network : str
+        As for :class:`~consensuslab.explore.ActorModel`.
+    **config_options
+        Passed to :class:`~consensuslab.protocols.raft.RaftConfig`. Defaults here:
+        ``max_entries=1`` — one entry per AppendEntries, so that an earlier term's entry can
+        reach a majority *before* the new leader's no-op (§8) does, as in Figure 8 (c); with
+        larger batches the no-op travels with it and the commit rule is never exercised — and
+        ``election_timeout=(150, 150)`` (fixed: module docstring).
+    """
+    n = _check_bound("n", n, 1, "the number of servers")
+    commands = _check_bound("commands", commands, 0, "client commands")
+    crashes = _check_bound("crashes", crashes, 0, "a crash budget")
+    max_term = _check_bound("max_term", max_term, 1, "the highest term explored")
+    retries = _check_bound("retries", retries, 0, "client resends per command")
+    check_bool("heartbeats", heartbeats)
+    options = {"max_entries": 1, "election_timeout": (150.0, 150.0), **config_options}
+    lo, hi = options["election_timeout"]
+    if lo != hi:
+        raise ValueError(f"`election_timeout` must be a fixed (lo, lo) pair in a model (no clock); got {(lo, hi)}.")
+    cfg = RaftConfig(n=n, figure8_rule=figure8_rule, **options)
+    muted = frozenset() if heartbeats else frozenset({"heartbeat"})
+    bootstrap = cfg.members if cfg.members is not None else tuple(range(n))
+    if candidates is None:
+        campaigners = frozenset(range(n))
+    else:
+        if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
+            raise TypeError(f"`candidates` must be a sequence of server ids in 0..{n - 1}; got {candidates!r}.")
+        campaigners = frozenset(check_int("candidates[]", c, 0, n - 1) for c in candidates)
+    make = _factory(ExploredRaftNode, cfg, muted, bootstrap=bootstrap)
+    quiet = _factory(ExploredRaftNode, cfg, muted | {"election"}, bootstrap=bootstrap)
+
+    def make_node(node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
+        return (make if node_id in campaigners else quiet)(node_id, peers, rng, stable)
+
+    def within(state: ActorState) -> bool:
+        for i in range(n):
+            node = state.nodes[i]
+            term = state.storage[i].get("term", 0) if node is None else node.term
+            if term > max_term:
+                return False
+        return True
+
+    clients = [_client_factory(commands, retries)] if commands else []
+    model = ActorModel(
+        make_node, n, clients=clients, network=network,
+        crashes=crashes, within=within,
+        properties=[_monitor(cfg.monitor, n, n + len(clients)),
+                    sometimes("a leader is elected", lambda s: _leader_elected(s, n)),
+                    *([sometimes("a command is committed", lambda s: _raft_committed(s, n))] if commands else [])],
+    )
+    return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_term": max_term,
+                                "retries": retries, "network": network, "muted timers": sorted(muted),
+                                "candidates": sorted(campaigners), "max_entries": cfg.max_entries})
+
+
+# -- Multi-Paxos ------------------------------------------------------------------------------------
+def _mp_committed(state: Any, n: int) -> bool:
+    for node in state.nodes[:n]:
+        if node is not None and any(c.client >= 0 for c in node.log):
+            return True
+    return False
+
+
+def multipaxos_model(
+    n: int = 3,
+    commands: int = 2,
+    crashes: int = 1,
+    max_round: int = 2,
+    retries: int = 0,
+    heartbeats: bool = False,
+    network: str = "unordered",
+    **config_options: Any,
+) -> ActorModel:
+    """Multi-Paxos (:class:`~consensuslab.protocols.multipaxos.MultiPaxosNode`, Lamport 2001 §3).
+
+    Parameters
+    ----------
+    n : int
+        Nodes (acceptor, replica and potential leader each).
+    commands, retries : int
+        The client's puts and resends per command (:class:`KVClient`, actor ``n``).
+    crashes : int
+        Crash budget: with ``crashes >= 1`` the leader may crash at any point and a new leader
+        must re-propose what a quorum accepted (the leader's ``adopted`` step).
+    max_round : int
+        Bound: no ballot round above this (>= 1); every node's ``"election"`` timer is explored,
+        so any node may start phase 1 at any time within it.
+    heartbeats : bool
+        Explore the leader's ``"heartbeat"`` timer (off by default: every firing broadcasts a
+        ``Heartbeat`` without bound; it only suppresses elections, which the explorer makes
+        possible anyway, and triggers ``CatchUp``, which copies decided commands).
+    **config_options
+        Passed to :class:`~consensuslab.protocols.multipaxos.MultiPaxosConfig`.
+    """
+    n = _check_bound("n", n, 1, "the number of nodes")
+    commands = _check_bound("commands", commands, 0, "client commands")
+    crashes = _check_bound("crashes", crashes, 0, "a crash budget")
+    max_round = _check_bound("max_round", max_round, 1, "the highest ballot round explored")
+    retries = _check_bound("retries", retries, 0, "client resends per command")
+    check_bool("heartbeats", heartbeats)
+    cfg = MultiPaxosConfig(n=n, **config_options)
+    muted = frozenset() if heartbeats else frozenset({"heartbeat"})
+
+    def within(state: ActorState) -> bool:
+        for i in range(n):
+            node = state.nodes[i]
+            if node is None:
+                if state.storage[i].get("round", 0) > max_round:
+                    return False
+            elif node.round > max_round or node.seen_round > max_round:
+                return False
+        return True
+
+    clients = [_client_factory(commands, retries)] if commands else []
+    model = ActorModel(
+        _factory(ExploredMultiPaxosNode, cfg, muted), n, clients=clients, network=network, crashes=crashes,
+        within=within,
+        properties=[_monitor(cfg.monitor, n, n + len(clients)),
+                    sometimes("a leader is elected",
+                              lambda s: any(x is not None and x.role is MPRole.LEADER for x in s.nodes[:n])),
+                    *([sometimes("a command is committed", lambda s: _mp_committed(s, n))] if commands else [])],
+    )
+    return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_round": max_round,
+                                "retries": retries, "network": network, "muted timers": sorted(muted)})

@@ -90,6 +90,13 @@ RULES = [
     (_cl("hashing", "quorum", "check", "stats"), _cl("plots", "widgets", "cluster", "scenarios", "experiments"),
      "the math computes; it never renders or runs scripted clusters"),
     (_cl("plots"), _cl("widgets"), "figures are below the explorers that show them"),
+    (_cl("explore.fingerprint", "explore.model", "explore.search", "explore.system", "explore.actors"),
+     _cl("protocols", "sim", "cluster", "scenarios", "experiments", "plots", "widgets", "live"),
+     "the model checker's core explores any node through the contract, beside the simulator"),
+    (_cl("explore.models"), _cl("sim", "cluster", "scenarios", "experiments", "plots", "widgets", "live"),
+     "models of protocols know the protocols, not the drivers"),
+    (_cl("explore.replay"), _cl("cluster", "scenarios", "experiments", "plots", "widgets", "live"),
+     "a replay drives the simulator, below the scripted runs and the figures"),
 ]
 
 
@@ -185,6 +192,14 @@ def _write(root: Path, files: dict[str, str]) -> Path:
         ({"stats.py": "import consensuslab.plots\n", "plots/sim.py": ""}, "consensuslab.stats imports consensuslab.plots"),
         ({"sim/x.py": "from consensuslab.protocols.raft import RaftNode\n", "protocols/raft.py": ""},
          "consensuslab.sim.x imports consensuslab.protocols.raft"),
+        ({"explore/search.py": "from consensuslab.protocols.paxos import PaxosNode\n", "protocols/paxos.py": ""},
+         "consensuslab.explore.search imports consensuslab.protocols.paxos"),
+        ({"explore/actors.py": "def f():\n    from consensuslab.sim import simulator\n", "sim/simulator.py": ""},
+         "consensuslab.explore.actors imports consensuslab.sim.simulator"),
+        ({"explore/models/x.py": "import consensuslab.sim.simulator\n", "sim/simulator.py": ""},
+         "consensuslab.explore.models.x imports consensuslab.sim.simulator"),
+        ({"explore/replay.py": "from consensuslab.plots import explore\n", "plots/explore.py": ""},
+         "consensuslab.explore.replay imports consensuslab.plots.explore"),
     ],
 )
 def test_a_forbidden_arrow_is_caught(tmp_path: Path, files: dict[str, str], expected: str) -> None:

@@ -382,6 +382,11 @@ class RaftNode(Node):
         self._snap_membership = self._bootstrap  # the configuration as of snapshot_index
         self._configs: list[tuple[int, Membership]] = []  # (index, config) entries in the log
         self._set_membership(self._bootstrap, 0)
+        # ghost state for the monitor: never read by the protocol; the driver keeps it across
+        # restarts (consensuslab.node.adopt_ghosts). The terms this server led, so that Election
+        # Safety ("at most one leader per term", Figure 3) is a function of the cluster's state
+        # even when the monitor is asked once, after one of two leaders of a term stepped down.
+        self.ghost_led: list[Term] = []
 
     # ---- derived views --------------------------------------------------------------------
     @property
@@ -680,6 +685,7 @@ class RaftNode(Node):
             raise RaftError(f"node {self.id}: only a candidate can become leader (is {self.role.value})")
         self.leader_id = self.id
         self._set_role(_LEADER)
+        self.ghost_led.append(self.term)
         self.cancel_timer("election")
         self._timer_at = None
         nxt = self.last_log_index + 1

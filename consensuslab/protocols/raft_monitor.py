@@ -9,7 +9,10 @@ the properties of Figure 3 (Ongaro & Ousterhout 2014) fails:
 Election Safety
     at most one leader per term, over the whole run -- whatever configuration each leader
     was elected under (membership changes, dissertation §4, must not break it; the 2015
-    single-server bug did);
+    single-server bug did). Past leaders are read from each node's ghost record ``ghost_led``
+    (the terms it led, kept by the driver across crashes), so a monitor asked once -- as the
+    explorer asks a fresh one on each state -- sees two leaders of a term even if one of them
+    has since stepped down or crashed;
 Leader Append-Only
     while a node leads in a term, the entries it held are never overwritten or deleted;
 Log Matching
@@ -92,6 +95,7 @@ class RaftMonitor(Monitor):
         self._commit_terms: list[int] = [0]
         self.steps = 0
         self._live: Any = ()
+        self._led_seen: list[int] = []  # per node: how many of its ghost_led terms were read
 
     # -- helpers ---------------------------------------------------------------------------
     def _pid(self, prev: int | None, e: Entry) -> int | None:
@@ -118,6 +122,9 @@ class RaftMonitor(Monitor):
         now = sim.now
         self._live = sim.nodes
         views = self._views
+        ghosts = getattr(sim, "ghosts", None)
+        if ghosts is not None:  # leaders of the past (ghost state), up or down: Election Safety
+            self._check_led(ghosts, now)
         for node in sim.nodes:
             if node is None:
                 continue
@@ -136,6 +143,19 @@ class RaftMonitor(Monitor):
                 self._check_commit(node, v, now)
             if len(node.applied) != v.applied_seen or node.applied_base != v.applied_base:
                 self._check_applied(node, v, now)
+
+    def _check_led(self, ghosts: Any, now: float) -> None:
+        seen = self._led_seen
+        leaders = self._leaders
+        for i, ghost in enumerate(ghosts):
+            led = ghost.get("ghost_led", ())
+            if i >= len(seen):
+                seen.extend([0] * (i + 1 - len(seen)))
+            for t in led[seen[i]:]:
+                other = leaders.setdefault(t, i)
+                if other != i:
+                    self._fail("Election Safety", f"nodes {other} and {i} both led term {t}", now)
+            seen[i] = len(led)
 
     def _sync_log(self, node: Any, v: _View, now: float) -> None:
         leading = node.role is _LEADER and v.leader_term == node.term

@@ -1,0 +1,131 @@
+"""The explorer on the project's own protocols (issue 16, "The project's own protocols").
+
+Every model here is built from a protocol configuration by
+:mod:`consensuslab.explore.models.protocols` over the very node classes the simulator runs;
+every counterexample is replayed in the simulator (:func:`consensuslab.explore.replay.replay`)
+and must raise the same invariant, from the same monitor, at the same event.
+
+Paper rules checked: Agreement and Validity of single-decree Paxos (Lamport 2001, §2.1–§2.2);
+the quorum-intersection condition of Flexible Paxos (Howard, Malkhi & Spiegelman 2016: every
+phase-1 quorum must meet every phase-2 quorum); Raft's current-term commit rule (Ongaro &
+Ousterhout 2014, §5.4.2 and Figure 8) and the five properties of Figure 3; Multi-Paxos's
+agreement per slot and State Machine Safety (Lamport 2001, §3).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from consensuslab.explore import Deliver, Timeout, check
+from consensuslab.explore.models.protocols import multipaxos_model, paxos_model, raft_model, violation
+from consensuslab.explore.replay import replay
+
+
+def _replays(model, path) -> str:
+    """Replay ``path`` in the simulator; it must stop with the explorer's violation, at its last event."""
+    expected = violation(model, path.last)
+    assert expected is not None, "the path's last state violates no invariant"
+    run = replay(model, path)
+    assert run.violation is not None, "the simulator's monitor saw no violation"
+    assert run.violation.invariant == expected.invariant
+    assert run.steps == len(path)
+    return expected.invariant
+
+
+# -- single-decree Paxos (Lamport 2001, §2) ------------------------------------------------------------
+def test_paxos_three_acceptors_two_proposers_is_safe_and_exhausted() -> None:
+    """3 acceptors, proposers 0 and 1 with values 1 and 2, default (unordered) network, one
+    ballot each (``max_round=1``): the search is exhaustive; no Agreement or Validity violation
+    (§2.1: only a proposed value is chosen, and only one); a value can be chosen (not vacuous)."""
+    model = paxos_model(n=3, proposers=(0, 1), values=(1, 2), max_round=1)
+    result = check(model)
+    print(f"\nPaxos n=3, 2 proposers, max_round=1: {result}")
+    assert result.complete and result.stopped_by == "exhausted"
+    assert result.safe
+    assert result.unreached == []
+    assert result.unique_states == 25_723  # deterministic: a change here is a change of the model
+
+
+@pytest.mark.slow
+def test_paxos_two_ballots_each_is_safe() -> None:
+    """As above with two ballot rounds (a proposer may retry once after a Nack or a phase
+    timeout, §2.4): still exhaustive and safe. Takes minutes (see the note)."""
+    result = check(paxos_model(n=3, max_round=2))
+    print(f"\nPaxos n=3, 2 proposers, max_round=2: {result}")
+    assert result.complete and result.safe and result.unreached == []
+
+
+def test_flexible_paxos_without_intersection_breaks_agreement() -> None:
+    """n=4 with |Q1| = |Q2| = 2, so q1 + q2 <= n: a phase-1 quorum can miss a phase-2 quorum
+    (Howard et al. 2016) and BFS finds the shortest run where two values are chosen: each
+    proposer gets a promise from one other acceptor and an acceptance from a third."""
+    model = paxos_model(n=4, q1=2, q2=2, max_round=1)
+    assert model.config.unsafe
+    result = check(model, stop_when="violation")
+    path = result.counterexamples["safety"]
+    print(f"\nFlexible Paxos n=4, q1=q2=2: {result}\n{path}")
+    assert len(path) == 8  # BFS: shortest
+    assert "Agreement" in result.details["safety"]
+    assert _replays(model, path) == "Agreement"
+
+
+def test_flexible_paxos_with_intersecting_quorums_is_safe() -> None:
+    """The control: n=4 with q1=3, q2=2 (3 + 2 > 4) gives no violation within one ballot each."""
+    result = check(paxos_model(n=4, q1=3, q2=2, max_round=1), stop_when="violation", max_states=20_000)
+    assert result.safe
+
+
+# -- replay ----------------------------------------------------------------------------------------------
+def test_replay_rejects_a_path_that_is_not_a_run() -> None:
+    model = paxos_model(n=3, max_round=1)
+    with pytest.raises(ValueError, match="cannot replay event 1"):
+        replay(model, [Deliver(0, 1, "no such message")])
+    with pytest.raises(ValueError, match="no armed timer"):
+        replay(model, [Timeout(2, "start")])  # node 2 is not a proposer
+
+
+def test_replay_of_a_safe_path_reports_no_violation() -> None:
+    model = paxos_model(n=3, max_round=1)
+    result = check(model, stop_when="any")
+    run = replay(model, result.examples["a value is chosen"])
+    assert run.violation is None and run.steps == len(result.examples["a value is chosen"])
+    frame = run.sim.trace.to_frame()
+    assert list(frame["time"]) == sorted(frame["time"])  # one tick per event: a chart can be drawn
+
+
+def test_replay_needs_a_model_with_a_config() -> None:
+    from consensuslab.explore import ActorModel
+    from consensuslab.sim.example import Flood
+
+    with pytest.raises(ValueError, match="model.config"):
+        replay(ActorModel(Flood, 2), [])
+
+
+# -- bad input ---------------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("build", "kwargs", "message"),
+    [
+        (paxos_model, {"max_round": 0}, r"`max_round` must be an int >= 1"),
+        (paxos_model, {"crashes": -1}, r"`crashes` must be an int >= 0"),
+        (paxos_model, {"n": 0}, r"`n` must be an int >= 1"),
+        (paxos_model, {"network": "carrier pigeon"}, r"`network` must be one of"),
+        (raft_model, {"max_term": 0}, r"`max_term` must be an int >= 1"),
+        (raft_model, {"commands": -1}, r"`commands` must be an int >= 0"),
+        (raft_model, {"crashes": -2}, r"`crashes` must be an int >= 0"),
+        (raft_model, {"retries": -1}, r"`retries` must be an int >= 0"),
+        (raft_model, {"candidates": (0, 7)}, r"`candidates\[\]` must be an int >= 0 and <= 2"),
+        (raft_model, {"election_timeout": (150, 300)}, r"`election_timeout` must be a fixed"),
+        (multipaxos_model, {"max_round": -1}, r"`max_round` must be an int >= 1"),
+        (multipaxos_model, {"commands": -1}, r"`commands` must be an int >= 0"),
+    ],
+)
+def test_bad_bounds_name_the_parameter_and_range(build, kwargs, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        build(**kwargs)
+
+
+def test_bad_types_are_type_errors() -> None:
+    with pytest.raises(TypeError, match="`max_round` must be an int"):
+        paxos_model(max_round=1.5)
+    with pytest.raises(TypeError, match="`heartbeats` must be a bool"):
+        raft_model(heartbeats="yes")

@@ -84,6 +84,7 @@ __all__ = [
     "ExploredMultiPaxosNode",
     "ServerView",
     "violation",
+    "in_flight",
 ]
 
 _SHARED = frozenset({"config", "rng", "peers"})  # immutable or driver-owned: shared by copies
@@ -290,6 +291,31 @@ def violation(model: ActorModel, state: ActorState) -> Any:
     return None
 
 
+def _campaigners(candidates: Sequence[int] | None, n: int) -> frozenset[int]:
+    if candidates is None:
+        return frozenset(range(n))
+    if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
+        raise TypeError(f"`candidates` must be a sequence of server ids in 0..{n - 1}; got {candidates!r}.")
+    return frozenset(check_int("candidates[]", c, 0, n - 1) for c in candidates)
+
+
+def _by_id(campaigners: frozenset[int], make: Callable[..., Node], quiet: Callable[..., Node]) -> Callable[..., Node]:
+    """A factory building ``make``'s node for the campaigners, ``quiet``'s for the others."""
+
+    def make_node(node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
+        return (make if node_id in campaigners else quiet)(node_id, peers, rng, stable)
+
+    return make_node
+
+
+def in_flight(state: ActorState) -> int:
+    """How many messages are in flight in ``state`` (copies counted; any network discipline)."""
+    net = state.network
+    if net and isinstance(net[0][0], tuple):  # fifo: ((src, dst), queue) pairs
+        return sum(len(queue) for _, queue in net)
+    return len(net)
+
+
 def _check_bound(name: str, value: Any, low: int, what: str) -> int:
     try:
         return check_int(name, value, low)
@@ -416,6 +442,7 @@ def raft_model(
     retries: int = 0,
     heartbeats: bool = False,
     candidates: Sequence[int] | None = None,
+    max_in_flight: int | None = None,
     network: str = "unordered",
     **config_options: Any,
 ) -> ActorModel:
@@ -448,6 +475,10 @@ def raft_model(
         The servers whose election timer is explored (default: all). A server left out never
         times out, so it never campaigns — it still votes, replicates and may crash: a bound on
         the scenario, as Paxos's ``proposers`` are (Figure 8 needs two candidates, S1 and S5).
+    max_in_flight : int, optional
+        Bound: states with more messages in flight are discarded (a network of that capacity;
+        >= 1). Stale messages that are never delivered multiply the states; this bound keeps
+        the runs where they are delivered (or, to a crashed server, lost) in time.
     network : str
         As for :class:`~consensuslab.explore.ActorModel`.
     **config_options
@@ -462,6 +493,8 @@ def raft_model(
     crashes = _check_bound("crashes", crashes, 0, "a crash budget")
     max_term = _check_bound("max_term", max_term, 1, "the highest term explored")
     retries = _check_bound("retries", retries, 0, "client resends per command")
+    if max_in_flight is not None:
+        max_in_flight = _check_bound("max_in_flight", max_in_flight, 1, "messages in flight, or None")
     check_bool("heartbeats", heartbeats)
     options = {"max_entries": 1, "election_timeout": (150.0, 150.0), **config_options}
     lo, hi = options["election_timeout"]
@@ -470,19 +503,13 @@ def raft_model(
     cfg = RaftConfig(n=n, figure8_rule=figure8_rule, **options)
     muted = frozenset() if heartbeats else frozenset({"heartbeat"})
     bootstrap = cfg.members if cfg.members is not None else tuple(range(n))
-    if candidates is None:
-        campaigners = frozenset(range(n))
-    else:
-        if isinstance(candidates, (str, bytes)) or not isinstance(candidates, Sequence):
-            raise TypeError(f"`candidates` must be a sequence of server ids in 0..{n - 1}; got {candidates!r}.")
-        campaigners = frozenset(check_int("candidates[]", c, 0, n - 1) for c in candidates)
-    make = _factory(ExploredRaftNode, cfg, muted, bootstrap=bootstrap)
-    quiet = _factory(ExploredRaftNode, cfg, muted | {"election"}, bootstrap=bootstrap)
-
-    def make_node(node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
-        return (make if node_id in campaigners else quiet)(node_id, peers, rng, stable)
+    campaigners = _campaigners(candidates, n)
+    make_node = _by_id(campaigners, _factory(ExploredRaftNode, cfg, muted, bootstrap=bootstrap),
+                       _factory(ExploredRaftNode, cfg, muted | {"election"}, bootstrap=bootstrap))
 
     def within(state: ActorState) -> bool:
+        if max_in_flight is not None and in_flight(state) > max_in_flight:
+            return False
         for i in range(n):
             node = state.nodes[i]
             term = state.storage[i].get("term", 0) if node is None else node.term
@@ -500,7 +527,8 @@ def raft_model(
     )
     return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_term": max_term,
                                 "retries": retries, "network": network, "muted timers": sorted(muted),
-                                "candidates": sorted(campaigners), "max_entries": cfg.max_entries})
+                                "candidates": sorted(campaigners), "max_in_flight": max_in_flight,
+                                "max_entries": cfg.max_entries})
 
 
 # -- Multi-Paxos ------------------------------------------------------------------------------------
@@ -511,6 +539,12 @@ def _mp_committed(state: Any, n: int) -> bool:
     return False
 
 
+def _mp_takeover(state: Any, n: int) -> bool:
+    """A node that had started a ballot is down and another node leads: a leader took over."""
+    down = [i for i in range(n) if state.nodes[i] is None and state.storage[i].get("round", 0) >= 1]
+    return bool(down) and any(x is not None and x.role is MPRole.LEADER for x in state.nodes[:n])
+
+
 def multipaxos_model(
     n: int = 3,
     commands: int = 2,
@@ -518,6 +552,7 @@ def multipaxos_model(
     max_round: int = 2,
     retries: int = 0,
     heartbeats: bool = False,
+    candidates: Sequence[int] | None = None,
     network: str = "unordered",
     **config_options: Any,
 ) -> ActorModel:
@@ -539,6 +574,9 @@ def multipaxos_model(
         Explore the leader's ``"heartbeat"`` timer (off by default: every firing broadcasts a
         ``Heartbeat`` without bound; it only suppresses elections, which the explorer makes
         possible anyway, and triggers ``CatchUp``, which copies decided commands).
+    candidates : sequence of int, optional
+        The nodes whose ``"election"`` timer (failure detector) is explored (default: all);
+        the others never start phase 1 but accept, learn and may crash.
     **config_options
         Passed to :class:`~consensuslab.protocols.multipaxos.MultiPaxosConfig`.
     """
@@ -550,6 +588,9 @@ def multipaxos_model(
     check_bool("heartbeats", heartbeats)
     cfg = MultiPaxosConfig(n=n, **config_options)
     muted = frozenset() if heartbeats else frozenset({"heartbeat"})
+    campaigners = _campaigners(candidates, n)
+    make_node = _by_id(campaigners, _factory(ExploredMultiPaxosNode, cfg, muted),
+                       _factory(ExploredMultiPaxosNode, cfg, muted | {"election"}))
 
     def within(state: ActorState) -> bool:
         for i in range(n):
@@ -563,12 +604,15 @@ def multipaxos_model(
 
     clients = [_client_factory(commands, retries)] if commands else []
     model = ActorModel(
-        _factory(ExploredMultiPaxosNode, cfg, muted), n, clients=clients, network=network, crashes=crashes,
+        make_node, n, clients=clients, network=network, crashes=crashes,
         within=within,
         properties=[_monitor(cfg.monitor, n, n + len(clients)),
                     sometimes("a leader is elected",
                               lambda s: any(x is not None and x.role is MPRole.LEADER for x in s.nodes[:n])),
-                    *([sometimes("a command is committed", lambda s: _mp_committed(s, n))] if commands else [])],
+                    *([sometimes("a command is committed", lambda s: _mp_committed(s, n))] if commands else []),
+                    *([sometimes("a leader takes over from a crashed one", lambda s: _mp_takeover(s, n))]
+                      if crashes else [])],
     )
     return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_round": max_round,
-                                "retries": retries, "network": network, "muted timers": sorted(muted)})
+                                "retries": retries, "network": network, "muted timers": sorted(muted),
+                                "candidates": sorted(campaigners)})

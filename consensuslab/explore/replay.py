@@ -34,12 +34,27 @@ from typing import Any
 import numpy as np
 
 from consensuslab.check.safety import SafetyViolation
-from consensuslab.explore.actors import ActorModel, Crash, Deliver, Drop, Restart, Timeout
+from consensuslab.explore.actors import (
+    ActorModel,
+    Crash,
+    Deliver,
+    Drop,
+    Restart,
+    Timeout,
+)
 from consensuslab.explore.model import Path
-from consensuslab.node import Broadcast, CancelTimer, Node, Note, Persist, Send, SetTimer
+from consensuslab.node import (
+    Broadcast,
+    CancelTimer,
+    Node,
+    Note,
+    Persist,
+    Send,
+    SetTimer,
+)
 from consensuslab.sim.scripted import ScriptedSimulator
 
-__all__ = ["replay", "Replay"]
+__all__ = ["Replay", "replay"]
 
 
 @dataclass
@@ -161,7 +176,7 @@ def replay(model: ActorModel, path: Path | list[Any], *, trace: bool = True, see
                 _perform(sim, clients, event)
             except SafetyViolation:
                 raise
-            except Exception as exc:  # noqa: BLE001 - re-raised with the event that failed
+            except Exception as exc:
                 raise ValueError(f"cannot replay event {len(done)} ({event}): {exc}") from exc
     except SafetyViolation as exc:
         return Replay(exc, len(done), sim, done)

@@ -43,7 +43,14 @@ from typing import Any
 from consensuslab._validate import check_float
 from consensuslab.node import Node
 from consensuslab.sim.network import Latency
-from consensuslab.sim.simulator import _DELIVER, _REPLY, _REQUEST, NodeFactory, SimulationError, Simulator
+from consensuslab.sim.simulator import (
+    _DELIVER,
+    _REPLY,
+    _REQUEST,
+    NodeFactory,
+    SimulationError,
+    Simulator,
+)
 
 __all__ = ["ScriptedSimulator"]
 
@@ -124,9 +131,7 @@ class ScriptedSimulator(Simulator):
         best = None
         for k, entry in enumerate(self._queue):
             _time, seq, kind, a, b, c = entry
-            if kind == _DELIVER:
-                match = a == dst and b == src
-            elif kind == _REQUEST:  # a = node, b = client
+            if kind == _DELIVER or kind == _REQUEST:
                 match = a == dst and b == src
             elif kind == _REPLY:  # a = client, b = node
                 match = a == dst and b == src and a < clients

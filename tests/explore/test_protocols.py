@@ -17,7 +17,12 @@ from __future__ import annotations
 import pytest
 
 from consensuslab.explore import Deliver, Timeout, check
-from consensuslab.explore.models.protocols import multipaxos_model, paxos_model, raft_model, violation
+from consensuslab.explore.models.protocols import (
+    multipaxos_model,
+    paxos_model,
+    raft_model,
+    violation,
+)
 from consensuslab.explore.replay import replay
 
 

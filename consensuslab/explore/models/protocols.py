@@ -75,16 +75,16 @@ from consensuslab.protocols.raft import RaftConfig, RaftNode
 from consensuslab.protocols.raft_messages import Role as RaftRole
 
 __all__ = [
-    "paxos_model",
-    "raft_model",
-    "multipaxos_model",
-    "KVClient",
+    "ExploredMultiPaxosNode",
     "ExploredPaxosNode",
     "ExploredRaftNode",
-    "ExploredMultiPaxosNode",
+    "KVClient",
     "ServerView",
-    "violation",
     "in_flight",
+    "multipaxos_model",
+    "paxos_model",
+    "raft_model",
+    "violation",
 ]
 
 _SHARED = frozenset({"config", "rng", "peers"})  # immutable or driver-owned: shared by copies
@@ -263,7 +263,7 @@ class ServerView:
     """The :class:`~consensuslab.node.ClusterView` of the first ``n`` actors (the servers) of a
     state: the protocols' monitors expect server nodes only, and clients are actors too."""
 
-    __slots__ = ("nodes", "storage", "ghosts", "now")
+    __slots__ = ("ghosts", "nodes", "now", "storage")
 
     def __init__(self, state: Any, n: int) -> None:
         self.nodes = list(state.nodes[:n])
@@ -282,7 +282,7 @@ def _monitor(make_monitor: Callable[[], Any], n: int, actors: int) -> Property:
 def violation(model: ActorModel, state: ActorState) -> Any:
     """The :class:`~consensuslab.check.SafetyViolation` a fresh monitor raises on ``state``
     (``None`` if it raises none): the explorer's verdict with its invariant's name."""
-    from consensuslab.check.safety import SafetyViolation  # noqa: PLC0415
+    from consensuslab.check.safety import SafetyViolation
 
     try:
         model.config.monitor().observe(ServerView(state, model.n))  # type: ignore[attr-defined]

@@ -28,8 +28,7 @@ The model must keep its protocol configuration as ``model.config`` (the builders
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -57,16 +56,16 @@ from consensuslab.sim.scripted import ScriptedSimulator
 __all__ = ["Replay", "replay"]
 
 
-@dataclass
-class Replay:
-    """A replayed path: the violation the simulator's monitor raised (``None`` if none), the
-    number of events performed (``steps``; the violation came at the last one) and the
-    simulator itself (its trace draws the run)."""
+class Replay(NamedTuple):
+    """A replayed path: ``violation``, the :class:`~consensuslab.check.SafetyViolation` the
+    simulator's monitor raised (``None`` if none); ``sim``, the simulator in the state it stopped
+    in (its trace draws the run); ``steps``, the events performed (the violation came at the
+    last one); ``events``, those events. ``violation, sim = replay(...)[:2]`` also works."""
 
     violation: SafetyViolation | None
-    steps: int
     sim: ScriptedSimulator
-    events: list[Any] = field(default_factory=list)
+    steps: int
+    events: list[Any]
 
     @property
     def invariant(self) -> str | None:
@@ -83,21 +82,18 @@ class _Client:
     def perform(self) -> None:
         effects, self.node.out = self.node.out, []
         for e in effects:
-            t = type(e)
-            if t is Send:
+            if isinstance(e, Send):
                 if not (isinstance(e.dst, int) and 0 <= e.dst < self.servers):
                     raise ValueError(f"client {self.actor} sent {e.msg!r} to {e.dst!r}, which is not a server")
                 self.sim.request(self.actor, e.dst, e.msg)
-            elif t is Broadcast:
+            elif isinstance(e, Broadcast):
                 for dst in range(self.servers):
                     self.sim.request(self.actor, dst, e.msg)
-            elif t is SetTimer:
+            elif isinstance(e, SetTimer):
                 self.timers.add(e.name)
-            elif t is CancelTimer:
+            elif isinstance(e, CancelTimer):
                 self.timers.discard(e.name)
-            elif t in (Persist, Note):
-                pass
-            else:
+            elif not isinstance(e, (Persist, Note)):
                 raise TypeError(f"client {self.actor} emitted an effect a replay cannot perform: {e!r}")
 
     def on_reply(self, src: int, response: Any) -> None:
@@ -179,8 +175,8 @@ def replay(model: ActorModel, path: Path | list[Any], *, trace: bool = True, see
             except Exception as exc:
                 raise ValueError(f"cannot replay event {len(done)} ({event}): {exc}") from exc
     except SafetyViolation as exc:
-        return Replay(exc, len(done), sim, done)
-    return Replay(None, len(done), sim, done)
+        return Replay(exc, sim, len(done), done)
+    return Replay(None, sim, len(done), done)
 
 
 def _perform(sim: ScriptedSimulator, clients: dict[int, _Client], event: Any) -> None:

@@ -164,7 +164,17 @@ class ExploredPaxosNode(_Explored, PaxosNode):
 
 
 class ExploredMultiPaxosNode(_Explored, MultiPaxosNode):
-    """:class:`~consensuslab.protocols.multipaxos.MultiPaxosNode` as explored (module docstring)."""
+    """:class:`~consensuslab.protocols.multipaxos.MultiPaxosNode` as explored (module docstring),
+    with one more ghost record, ``ghost_led`` (the ballots it led), for the model's reachability
+    property "a leader takes over from a crashed one" (never read by the protocol)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ghost_led: list[Any] = []
+
+    def become_leader(self) -> None:
+        self.ghost_led.append(self.ballot)
+        super().become_leader()
 
 
 class ExploredRaftNode(_Explored, RaftNode):
@@ -181,9 +191,9 @@ def _factory(cls: type, config: Any, muted: frozenset[str], **extra: Any) -> Cal
     """``make_node(node_id, peers, rng, stable)`` building ``cls`` with ``muted`` timers."""
 
     def make_node(node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
-        node = cls.__new__(cls)
+        node: Any = object.__new__(cls)
         node.muted = muted  # before __init__: a constructor may already arm a timer
-        cls.__init__(node, node_id, peers, rng, stable, config, **extra)
+        node.__init__(node_id, peers, rng, stable, config, **extra)
         return node
 
     make_node.__qualname__ = f"{cls.__name__} factory"
@@ -540,9 +550,11 @@ def _mp_committed(state: Any, n: int) -> bool:
 
 
 def _mp_takeover(state: Any, n: int) -> bool:
-    """A node that had started a ballot is down and another node leads: a leader took over."""
-    down = [i for i in range(n) if state.nodes[i] is None and state.storage[i].get("round", 0) >= 1]
-    return bool(down) and any(x is not None and x.role is MPRole.LEADER for x in state.nodes[:n])
+    """A node that led is down and another leads with a higher ballot: a leader took over."""
+    ghosts = state.ghosts
+    fallen = [max(ghosts[i]["ghost_led"]) for i in range(n) if state.nodes[i] is None and ghosts[i].get("ghost_led")]
+    return bool(fallen) and any(x is not None and x.role is MPRole.LEADER and x.ballot > max(fallen)
+                                for x in state.nodes[:n])
 
 
 def multipaxos_model(

@@ -90,7 +90,7 @@ RULES = [
     (_cl("hashing", "quorum", "check", "stats"), _cl("plots", "widgets", "cluster", "scenarios", "experiments"),
      "the math computes; it never renders or runs scripted clusters"),
     (_cl("plots"), _cl("widgets"), "figures are below the explorers that show them"),
-    (_cl("explore.fingerprint", "explore.model", "explore.search", "explore.system", "explore.actors"),
+    (_cl("explore.fingerprint", "explore.model", "explore.search", "explore.system", "explore.actors", "explore.walk"),
      _cl("protocols", "sim", "cluster", "scenarios", "experiments", "plots", "widgets", "live"),
      "the model checker's core explores any node through the contract, beside the simulator"),
     (_cl("explore.models"), _cl("sim", "cluster", "scenarios", "experiments", "plots", "widgets", "live"),

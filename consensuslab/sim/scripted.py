@@ -72,11 +72,11 @@ class ScriptedSimulator(Simulator):
     >>> from consensuslab.sim.example import Flood
     >>> sim = ScriptedSimulator(Flood, n=2)
     >>> sim.start()
-    >>> [(m.src, m.dst) for m in sim.in_flight()]
-    [(0, 1), (1, 0)]
+    >>> [(m.src, m.dst) for m in sim.in_flight()]          # node 0's rumour, held
+    [(0, 1)]
     >>> sim.deliver(0, 1, sim.in_flight()[0].msg)
-    >>> sim.now, sim.nodes[1].seen
-    (1.0, 1)
+    >>> sim.now, sim.nodes[1].seen, [(m.src, m.dst) for m in sim.in_flight()]
+    (1.0, 1, [(1, 0)])
     """
 
     def __init__(

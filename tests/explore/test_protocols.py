@@ -18,6 +18,10 @@ import pytest
 
 from consensuslab.explore import Deliver, Timeout, check
 from consensuslab.explore.models.protocols import (
+    FIGURE8,
+    FIGURE8_BOUNDS,
+    StartingAt,
+    follow,
     multipaxos_model,
     paxos_model,
     raft_model,
@@ -137,70 +141,6 @@ def test_bad_types_are_type_errors() -> None:
 
 
 # -- Raft: Figure 8 (Ongaro & Ousterhout 2014, §5.4.2) ---------------------------------------------------
-def _timeout(i: int):
-    return lambda e: isinstance(e, Timeout) and e.node == i and e.name == "election"
-
-
-def _deliver(src: int, dst: int, kind: str, term: int):
-    return lambda e: (isinstance(e, Deliver) and (e.src, e.dst) == (src, dst) and type(e.msg).__name__ == kind
-                      and e.msg.term == term)
-
-
-#: Figure 8 on three servers (A = 0 and B = 1 campaign, C = 2 votes), 18 events: A leads term 1
-#: with its no-op at index 1, replicated nowhere; B leads term 2 with C's vote and its own no-op at
-#: index 1; A leads term 3 with C's vote and replicates its term-1 entry to C one entry at a time —
-#: without the rule A now commits index 1 by counting replicas (Figure 8 (c)); B hears term 3,
-#: times out and wins term 4 with C's vote (its last entry, term 2, beats C's, term 1) although
-#: it lacks the committed entry: Leader Completeness fails (Figure 8 (d)).
-FIGURE8 = (
-    _timeout(0), _deliver(0, 1, "RequestVote", 1), _deliver(1, 0, "RequestVoteReply", 1),
-    _timeout(1), _deliver(1, 2, "RequestVote", 2), _deliver(2, 1, "RequestVoteReply", 2),
-    _deliver(1, 0, "RequestVote", 2), _timeout(0), _deliver(0, 2, "RequestVote", 3),
-    _deliver(2, 0, "RequestVoteReply", 3),
-    _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
-    _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
-    _deliver(0, 1, "AppendEntries", 3), _timeout(1), _deliver(1, 2, "RequestVote", 4),
-    _deliver(2, 1, "RequestVoteReply", 4),
-)
-FIGURE8_BOUNDS = {"n": 3, "commands": 0, "crashes": 0, "max_term": 4, "candidates": (0, 1)}
-
-
-def follow(model, wanted):
-    """The path whose events satisfy ``wanted`` in order, each an enabled event of ``model``."""
-    from consensuslab.explore import Path
-
-    state = initial = model.initial_states()[0]
-    steps = []
-    for k, want in enumerate(wanted):
-        for event, nxt in model.successors(state):
-            if want(event) and model.within(nxt):
-                steps.append((event, nxt))
-                state = nxt
-                break
-        else:
-            raise AssertionError(f"step {k + 1} is not enabled after {[str(e) for e, _ in steps]}")
-    return Path(initial, tuple(steps))
-
-
-class StartingAt:
-    """``model`` searched from one of its reachable states (a bounded search of a scenario's end)."""
-
-    def __init__(self, model, state) -> None:
-        self.model, self.state, self.properties = model, state, model.properties
-
-    def initial_states(self):
-        return [self.state]
-
-    def successors(self, state):
-        return self.model.successors(state)
-
-    def fingerprint(self, state):
-        return self.model.fingerprint(state)
-
-    def within(self, state):
-        return self.model.within(state)
-
-
 def test_raft_figure8_schedule_is_a_run_violates_leader_completeness_and_replays() -> None:
     """Without the current-term commit rule (§5.4.2) the 18-event Figure 8 schedule is a run of
     the explored nodes, the monitor reports Leader Completeness at its last event, and the

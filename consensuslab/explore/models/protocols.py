@@ -63,9 +63,15 @@ from typing import Any
 import numpy as np
 
 from consensuslab._validate import check_bool, check_int
-from consensuslab.explore.actors import ActorModel, ActorState, monitor_invariant
+from consensuslab.explore.actors import (
+    ActorModel,
+    ActorState,
+    Deliver,
+    Timeout,
+    monitor_invariant,
+)
 from consensuslab.explore.fingerprint import DRIVER_FIELDS
-from consensuslab.explore.model import Property, sometimes
+from consensuslab.explore.model import Path, Property, sometimes
 from consensuslab.node import Node, NodeId
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
 from consensuslab.protocols.multipaxos import MultiPaxosConfig, MultiPaxosNode
@@ -628,3 +634,76 @@ def multipaxos_model(
     return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_round": max_round,
                                 "retries": retries, "network": network, "muted timers": sorted(muted),
                                 "candidates": sorted(campaigners)})
+
+
+# -- scenarios: following a schedule, searching from a state -------------------------------------------
+def follow(model: ActorModel, wanted: Sequence[Callable[[Any], bool]]) -> Path:
+    """The path whose ``k``-th event is the first enabled event of ``model`` (within its bounds)
+    that satisfies ``wanted[k]``: a scenario written as event predicates, checked to be a run.
+
+    Raises
+    ------
+    ValueError
+        No enabled event satisfies a predicate (the message names the step).
+    """
+    state = initial = model.initial_states()[0]
+    steps: list[tuple[Any, Any]] = []
+    for k, want in enumerate(wanted):
+        for event, nxt in model.successors(state):
+            if want(event) and model.within(nxt):
+                steps.append((event, nxt))
+                state = nxt
+                break
+        else:
+            raise ValueError(f"step {k + 1} of the schedule is not enabled after {[str(e) for e, _ in steps]}")
+    return Path(initial, tuple(steps))
+
+
+class StartingAt:
+    """``model`` searched from one of its states instead of its initial state (same successors,
+    fingerprints, bounds and properties): a bounded search of the end of a scenario."""
+
+    def __init__(self, model: Any, state: Any) -> None:
+        self.model, self.state, self.properties = model, state, tuple(model.properties)
+
+    def initial_states(self) -> list[Any]:
+        return [self.state]
+
+    def successors(self, state: Any) -> Any:
+        return self.model.successors(state)
+
+    def fingerprint(self, state: Any) -> bytes:
+        return bytes(self.model.fingerprint(state))
+
+    def within(self, state: Any) -> bool:
+        return bool(self.model.within(state))
+
+
+def _timeout(i: int) -> Callable[[Any], bool]:
+    return lambda e: isinstance(e, Timeout) and e.node == i and e.name == "election"
+
+
+def _deliver(src: int, dst: int, kind: str, term: int) -> Callable[[Any], bool]:
+    return lambda e: (isinstance(e, Deliver) and (e.src, e.dst) == (src, dst) and type(e.msg).__name__ == kind
+                      and e.msg.term == term)
+
+
+#: Figure 8 (Ongaro & Ousterhout 2014, §5.4.2) on three servers — A = 0 and B = 1 campaign, C = 2
+#: votes — as 18 events of :func:`raft_model` with :data:`FIGURE8_BOUNDS`: A leads term 1 with its
+#: no-op at index 1, replicated nowhere; B leads term 2 with C's vote and its own no-op at index 1;
+#: A leads term 3 with C's vote and replicates its term-1 entry to C one entry at a time — without
+#: the rule, A now commits index 1 by counting replicas (Figure 8 (c)); B hears term 3, times out
+#: and wins term 4 with C's vote (its last entry, of term 2, beats C's, of term 1) although it
+#: lacks the committed entry: Leader Completeness fails (Figure 8 (d)). Use with :func:`follow`.
+FIGURE8: tuple[Callable[[Any], bool], ...] = (
+    _timeout(0), _deliver(0, 1, "RequestVote", 1), _deliver(1, 0, "RequestVoteReply", 1),
+    _timeout(1), _deliver(1, 2, "RequestVote", 2), _deliver(2, 1, "RequestVoteReply", 2),
+    _deliver(1, 0, "RequestVote", 2), _timeout(0), _deliver(0, 2, "RequestVote", 3),
+    _deliver(2, 0, "RequestVoteReply", 3),
+    _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
+    _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
+    _deliver(0, 1, "AppendEntries", 3), _timeout(1), _deliver(1, 2, "RequestVote", 4),
+    _deliver(2, 1, "RequestVoteReply", 4),
+)
+#: The bounds of the Figure 8 model: 3 servers, candidates A and B, no client, no crash, terms <= 4.
+FIGURE8_BOUNDS: dict[str, Any] = {"n": 3, "commands": 0, "crashes": 0, "max_term": 4, "candidates": (0, 1)}

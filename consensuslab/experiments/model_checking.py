@@ -43,58 +43,11 @@ import pandas as pd
 from consensuslab._validate import check_int
 from consensuslab.explore import Result, check
 from consensuslab.explore.model import Model
+from consensuslab.explore.models.protocols import paxos_model
 from consensuslab.explore.walk import WalkSearch, walks_until_violation
 from consensuslab.stats import Estimate, proportion_estimate, quantile_estimate
 
-__all__ = ["SearchVsRandom", "paxos_model", "paxos_search", "raft_model", "search_vs_random", "state_space_table"]
-
-
-def paxos_model(n: int = 3, proposers: Sequence[int] = (0, 1), values: Sequence[Any] = (1, 2), q1: Any = None,
-                q2: Any = None, max_round: int = 1, crashes: int = 0, network: str = "unordered") -> Model:
-    """Single-decree Paxos as an actor model: :func:`consensuslab.explore.models.protocols.paxos_model`.
-
-    Where that module is not installed, the same configuration is built directly from the core
-    (:class:`~consensuslab.explore.ActorModel` over :class:`~consensuslab.protocols.paxos.PaxosNode`,
-    the monitor as invariant, "a value is chosen" as reachability, ballot rounds ``<= max_round``
-    as boundary, and — as the protocol models mute the learners' ``Query`` timer — no ``Query``
-    in flight), so counts may differ.
-    """
-    try:
-        from consensuslab.explore.models.protocols import paxos_model as build
-    except ImportError:  # pragma: no cover - the protocol models are not installed
-        return _core_paxos_model(n, proposers, values, q1, q2, max_round, crashes, network)
-    return build(n=n, proposers=proposers, values=values, q1=q1, q2=q2, max_round=max_round, crashes=crashes,
-                 network=network)
-
-
-def _core_paxos_model(n: int, proposers: Sequence[int], values: Sequence[Any], q1: Any, q2: Any, max_round: int,
-                      crashes: int, network: str) -> Model:  # pragma: no cover - fallback
-    from consensuslab.explore import ActorModel, monitor_invariant, sometimes
-    from consensuslab.protocols.paxos import PaxosConfig
-
-    check_int("max_round", max_round, 1)
-    unsafe = isinstance(q1, int) and isinstance(q2, int) and q1 + q2 <= n
-    cfg = PaxosConfig(n=n, proposers=tuple(proposers), values=tuple(values), q1=q1, q2=q2, unsafe=unsafe)
-
-    def within(state: Any) -> bool:
-        return (all(x is None or (x.round <= max_round and x.seen_round <= max_round) for x in state.nodes)
-                and not any(type(m).__name__ == "Query" for _, _, m in state.in_flight()))
-
-    def chosen(state: Any) -> bool:
-        return any(x is not None and x.decided is not None for x in state.nodes)
-
-    return ActorModel(cfg.make_node, n, crashes=crashes, network=network, within=within,
-                      properties=[monitor_invariant(cfg.monitor), sometimes("a value is chosen", chosen)])
-
-
-def raft_model(**kwargs: Any) -> Model | None:
-    """Raft as an actor model (:func:`consensuslab.explore.models.protocols.raft_model`), or
-    ``None`` where that module is not installed."""
-    try:
-        from consensuslab.explore.models.protocols import raft_model as build
-    except ImportError:  # pragma: no cover - the protocol models are not installed
-        return None
-    return build(**kwargs)
+__all__ = ["SearchVsRandom", "paxos_search", "search_vs_random", "state_space_table"]
 
 
 @dataclass

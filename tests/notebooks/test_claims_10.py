@@ -80,3 +80,12 @@ def test_10_prints_formatted_numbers_and_every_section_ran(nb10) -> None:
     assert "Raft" in text and "replay" in text.lower()
     pngs = sum(1 for c in run.nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {}))
     assert pngs >= 3  # growth, counterexample chart, search vs random (the explorer draws in a widget)
+
+
+def test_10_raft_figure8_is_drawn_replayed_and_harmless_with_the_rule(nb10) -> None:
+    """Raft §5.4.2 / Figure 8 on the explored nodes: the monitor flags Leader Completeness, the
+    simulator's replay raises the same invariant, and with the rule on the same run is safe."""
+    text, _ = nb10
+    assert "the monitor: Leader Completeness violated" in text
+    assert "replayed in the simulator: Leader Completeness" in text
+    assert "no state on it violates anything: True" in text

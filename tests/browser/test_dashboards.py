@@ -20,13 +20,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from pages import close_page
 
 from consensuslab.dashboard import find_free_port
 from consensuslab.notebook_runner import list_notebooks
 
-# one xdist worker runs every browser test, one module after the other (each module starts its
-# own Voila server; Chromium and the kernels it drives use more than a core)
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+pytestmark = pytest.mark.browser
 
 #: Seconds for Voilà to execute one notebook (quick mode) and render its widgets.
 RENDER_TIMEOUT_MS = 120_000
@@ -132,7 +131,7 @@ class Prefetcher:
 
     def close(self) -> None:
         for page in self.opened.values():
-            page.context.close()  # type: ignore[attr-defined]
+            close_page(page)
         self.opened.clear()
 
 
@@ -157,7 +156,7 @@ def test_slider_updates_the_dashboard(notebook: Path, dashboards: Prefetcher, vo
             _wait_rendered(page)
         except Exception:  # noqa: BLE001 - one fresh retry: Voila's executor can stall (nbclient)
             page.screenshot(path=str(screenshots / f"{notebook.stem}-retry.png"))  # type: ignore[attr-defined]
-            page.context.close()  # type: ignore[attr-defined]
+            close_page(page)
             page = dashboards.open(notebook)
             try:
                 _wait_rendered(page)
@@ -170,7 +169,7 @@ def test_slider_updates_the_dashboard(notebook: Path, dashboards: Prefetcher, vo
         moved = _move_and_watch(page, screenshots, notebook.stem)
         print(f"{notebook.stem}: {moved}; {time.monotonic() - start:.1f} s")
     finally:
-        page.context.close()  # type: ignore[attr-defined]
+        close_page(page)
 
 
 #: The notebook ``consensuslab dashboard`` serves in the test: the cheapest one with sliders
@@ -265,7 +264,7 @@ def test_dashboard_command_serves_the_notebook_without_code(new_page: Callable[[
             except Exception as exc:  # noqa: BLE001 - retry once in a fresh kernel, then report
                 shot = screenshots / f"dashboard-command-try{attempt}.png"
                 page.screenshot(path=str(shot))  # type: ignore[attr-defined]
-                page.context.close()  # type: ignore[attr-defined]
+                close_page(page)
                 page = None
                 if attempt == 2:
                     pytest.fail(f"{notebook.stem} did not render twice ({time.monotonic() - started:.0f} s): {exc}\n"
@@ -283,7 +282,7 @@ def test_dashboard_command_serves_the_notebook_without_code(new_page: Callable[[
         assert longest not in body
     finally:
         if page is not None:
-            page.context.close()  # type: ignore[attr-defined]
+            close_page(page)
         proc.send_signal(signal.SIGINT)  # the command stops its server on Ctrl-C
         try:
             proc.wait(timeout=20)

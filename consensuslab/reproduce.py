@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["reproduce", "select", "default_output_dir", "EXPECTED_SECONDS"]
 
 #: Seconds each job takes on the project's 2-core machine with nothing else running, (quick,
-#: full): the shared jobs start longest first (:class:`consensuslab.jobs.JobSpec` ``cost``), so
+#: full; notebook 10 and hashing-balance estimated from runs beside other work, scaled by the
+#: load): the shared jobs start longest first (:class:`consensuslab.jobs.JobSpec` ``cost``), so
 #: no long job starts last while the other worker idles. Only the order matters; a job not
 #: listed here starts before the listed ones.
 EXPECTED_SECONDS: dict[str, tuple[float, float]] = {
@@ -58,6 +59,7 @@ EXPECTED_SECONDS: dict[str, tuple[float, float]] = {
     "07-vesta": (4.7, 33.9),
     "08-linearizability": (6.5, 13.6),
     "09-scale-out": (4.1, 28.2),
+    "10-model-checking": (10.0, 45.0),
     "11-raft-membership-and-reads": (4.3, 4.3),
     "12-partial-connectivity": (8.6, 6.7),
     "13-live-clusters": (9.8, 9.5),

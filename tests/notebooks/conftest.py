@@ -1,7 +1,7 @@
 """One quick-mode execution per notebook per test run, shared by every test that reads it.
 
 ``test_notebooks.py`` executes every notebook (it must run top to bottom within its budget) and
-the claims modules read what notebooks 01, 02, 04, 07 and 08 print. Both take the run from the
+the claims modules read what notebooks 01, 02, 04, 07, 08 and 10 print. Both take the run from the
 ``notebook_run`` fixture, so each notebook executes once, not twice. Under pytest-xdist the
 first worker that needs a notebook executes it while holding a lock file, and writes the
 executed notebook to the run's shared temporary folder; a worker that needs it later (or waits

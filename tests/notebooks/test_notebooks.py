@@ -2,8 +2,9 @@
 
 Notebooks are executed in a fresh kernel with ``CONSENSUSLAB_QUICK=1`` by
 :func:`consensuslab.notebook_runner.execute_notebook`, which polls the kernel in short slices
-(robust to the late-idle stall of widget cells); the claims modules read the same run
-(the ``notebook_run`` fixture of ``conftest.py``: one execution per notebook). They must also be committed without outputs.
+(robust to the late-idle stall of widget cells); the claims modules read the same run (the
+``notebook_run`` fixture of ``conftest.py``: one execution per notebook, 60 s per cell). They
+must also be committed without outputs.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from consensuslab.notebook_runner import list_notebooks
 
 NOTEBOOKS = list_notebooks()
-BUDGET_S = 60.0  # per notebook, quick mode (conftest.CELL_TIMEOUT_S per cell)
+BUDGET_S = 60.0  # per notebook, quick mode (and per cell: conftest.CELL_TIMEOUT_S)
 
 
 def test_there_are_notebooks():

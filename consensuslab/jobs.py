@@ -6,7 +6,8 @@ Every selected experiment (from :mod:`consensuslab.experiments.registry`) and ev
 notebook is one :class:`JobSpec`. :func:`run_jobs` runs them in two phases:
 
 1. *Shared phase.* The jobs run in a process pool of ``workers`` processes (default: one per
-   CPU). An experiment job runs the experiment in the worker with an :class:`InlineExecutor`
+   CPU), longest first (``JobSpec.cost``, the expected seconds; a job without one counts as
+   the longest), so that no long job starts last and leaves the other workers idle. An experiment job runs the experiment in the worker with an :class:`InlineExecutor`
    (the parallelism is *across* jobs, so trials are not fanned out a second time) and writes
    ``data/results/NAME.csv`` plus a JSON sidecar. A notebook job starts a fresh kernel through
    :func:`consensuslab.notebook_runner.execute_notebook`; the worker mostly waits while the
@@ -124,13 +125,28 @@ class JobOutcome:
 
 @dataclass(frozen=True)
 class JobSpec:
-    """One job: ``fn(*args) -> JobOutcome`` run in a worker process; ``alone`` jobs run last, alone."""
+    """One job: ``fn(*args) -> JobOutcome`` run in a worker process; ``alone`` jobs run last, alone.
+
+    ``cost`` is the expected duration in seconds (only its order matters: the shared jobs start
+    longest first; ``None``, unknown, starts before every job with a cost).
+    """
 
     kind: Kind
     name: str
     fn: Callable[..., JobOutcome]
     args: tuple[Any, ...]
     alone: bool = False
+    cost: float | None = None
+
+
+def _longest_first(specs: Sequence[JobSpec]) -> list[int]:
+    """Indices of ``specs`` by expected cost, longest first (unknown first; ties keep their order)."""
+
+    def key(i: int) -> float:
+        cost = specs[i].cost
+        return -math.inf if cost is None else -float(cost)
+
+    return sorted(range(len(specs)), key=key)
 
 
 # --------------------------------------------------------------------------------------------
@@ -347,12 +363,12 @@ def _run_solo(spec: JobSpec) -> JobOutcome:
 
 
 def _run_pool(specs: Sequence[JobSpec], workers: int, on_done: Callable[[JobOutcome], None]) -> list[JobOutcome]:
-    """Run the jobs on a process pool; re-run survivors of a broken pool one by one."""
+    """Run the jobs on a process pool, longest first; re-run survivors of a broken pool one by one."""
     outcomes: dict[int, JobOutcome] = {}
     broken = False
     if specs:
         with ProcessPoolExecutor(max_workers=max(1, min(workers, len(specs)))) as pool:
-            futures = {pool.submit(s.fn, *s.args): i for i, s in enumerate(specs)}
+            futures = {pool.submit(specs[i].fn, *specs[i].args): i for i in _longest_first(specs)}
             for fut in as_completed(futures):
                 i = futures[fut]
                 try:
@@ -364,7 +380,8 @@ def _run_pool(specs: Sequence[JobSpec], workers: int, on_done: Callable[[JobOutc
                     outcomes[i] = _crash_outcome(specs[i], exc)
                 on_done(outcomes[i])
     if broken:
-        for i, spec in enumerate(specs):
+        for i in _longest_first(specs):
+            spec = specs[i]
             if i not in outcomes:
                 outcomes[i] = _run_solo(spec)
                 on_done(outcomes[i])

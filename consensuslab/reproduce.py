@@ -42,7 +42,45 @@ from consensuslab.report import Report, render_html, render_markdown
 if TYPE_CHECKING:
     from consensuslab.stats import Estimate
 
-__all__ = ["reproduce", "select", "default_output_dir"]
+__all__ = ["reproduce", "select", "default_output_dir", "EXPECTED_SECONDS"]
+
+#: Seconds each job takes on the project's 2-core machine with nothing else running, (quick,
+#: full; notebook 10 and hashing-balance estimated from runs beside other work, scaled by the
+#: load): the shared jobs start longest first (:class:`consensuslab.jobs.JobSpec` ``cost``), so
+#: no long job starts last while the other worker idles. Only the order matters; a job not
+#: listed here starts before the listed ones.
+EXPECTED_SECONDS: dict[str, tuple[float, float]] = {
+    "01-simulator": (3.4, 4.7),
+    "02-paxos": (4.3, 16.1),
+    "03-raft-election-convergence": (4.2, 30.6),
+    "04-raft-replication-and-faults": (3.6, 5.9),
+    "05-hash-ring-balance": (7.5, 20.7),
+    "06-quorum-math": (3.5, 7.4),
+    "07-vesta": (4.7, 33.9),
+    "08-linearizability": (6.5, 13.6),
+    "09-scale-out": (4.1, 28.2),
+    "10-model-checking": (10.0, 45.0),
+    "11-raft-membership-and-reads": (4.3, 4.3),
+    "12-partial-connectivity": (8.6, 6.7),
+    "13-live-clusters": (9.8, 9.5),
+    "hashing-balance": (6.0, 12.0),
+    "linearizability-porcupine": (0.6, 0.6),
+    "paxos-dueling": (0.8, 7.9),
+    "paxos-messages": (0.1, 0.5),
+    "paxos-unsafe": (0.3, 5.9),
+    "pbs-wars": (0.5, 6.1),
+    "quorum-math": (0.0, 0.0),
+    "raft-election": (0.4, 11.3),
+    "simulator-network": (0.2, 1.2),
+    "vesta-anomalies": (0.2, 2.5),
+    "vesta-lww-skew": (0.1, 0.8),
+    "vesta-staleness": (0.2, 10.3),
+}
+
+
+def _expected(name: str, quick: bool) -> float | None:
+    times = EXPECTED_SECONDS.get(name)
+    return None if times is None else times[0 if quick else 1]
 
 
 def default_output_dir() -> Path:
@@ -188,15 +226,17 @@ def reproduce(
         Path(notebooks_folder) if notebooks_folder is not None else None)
     chosen_exp, chosen_nb = select(only, experiments, nb_paths)
 
-    # notebooks first: they are the long jobs; experiments fill the gaps. A notebook that
-    # measures wall time runs alone, after everything else (jobs.run_jobs).
+    # the shared jobs start longest first (EXPECTED_SECONDS); a notebook that measures wall time
+    # runs alone, after everything else (jobs.run_jobs).
     specs: list[JobSpec] = []
     for p in chosen_nb:
         alone = runs_alone(p)
         nb_quick = quick or reproduce_quick(p)  # long studies and live runs: quick unless asked for
         specs.append(JobSpec("notebook", p.stem, notebook_job,
-                             (str(p.resolve()), nb_quick, str(out.resolve()), cell_timeout, seed, alone), alone=alone))
-    specs += [JobSpec("experiment", name, experiment_job, (exp, quick, seed, str(res))) for name, exp in chosen_exp.items()]
+                             (str(p.resolve()), nb_quick, str(out.resolve()), cell_timeout, seed, alone), alone=alone,
+                             cost=_expected(p.stem, nb_quick)))
+    specs += [JobSpec("experiment", name, experiment_job, (exp, quick, seed, str(res)), cost=_expected(name, quick))
+              for name, exp in chosen_exp.items()]
 
     if specs:
         bar = tqdm(total=len(specs), desc="reproduce", unit="job", disable=not progress, file=sys.stderr)

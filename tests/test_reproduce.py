@@ -547,6 +547,19 @@ def test_timing_notebook_runs_alone_after_the_others(tmp_path: Path) -> None:
     assert spans["timed"][0] >= others_end  # nothing else ran while the timing job ran
 
 
+def test_shared_jobs_start_longest_first_and_unknown_costs_first(tmp_path: Path) -> None:
+    from consensuslab.jobs import JobSpec, run_jobs
+    from consensuslab.reproduce import EXPECTED_SECONDS
+
+    order: list[str] = []
+    costs = {"short": 1.0, "long": 9.0, "unknown": None, "middle": 5.0, "also-short": 1.0}
+    specs = [JobSpec("experiment", n, _timed_job, (n, str(tmp_path)), cost=c) for n, c in costs.items()]
+    outcomes = run_jobs(specs, 1, lambda o: order.append(o.name))
+    assert [o.name for o in outcomes] == list(costs)  # outcomes keep the order of the specs
+    assert order == ["unknown", "long", "middle", "short", "also-short"]  # one worker: the start order
+    assert EXPECTED_SECONDS["hashing-balance"][0] > EXPECTED_SECONDS["quorum-math"][0]
+
+
 def _timed_job(name: str, folder: str) -> JobOutcome:
     import time
 

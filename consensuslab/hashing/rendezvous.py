@@ -5,14 +5,17 @@ Theory of operation
 Every (key, node) pair gets a pseudo-random number ``u`` in (0, 1) from
 ``fmix64(hash(key) ^ node_seed)``; the key goes to the node with the highest score
 ``-w_i / ln(u)`` (Schindelhauer & Schomaker's logarithmic method: node ``i`` wins with
-probability exactly ``w_i / sum(w)``; with equal weights this is plain HRW, argmax of ``u``).
+probability exactly ``w_i / sum(w)``; with equal weights this is plain HRW, argmax of ``u``,
+which :meth:`Rendezvous.assign` computes as the argmax of the integer ``x >> 11`` that ``u`` is
+made of -- the same winner, ties included, without the logarithms).
 Removing a node moves only its own keys (each to its second-highest node); adding a node takes
 keys only for itself. A preference list is the ``k`` highest scores. Lookup costs O(n) per key
 (vectorized over a ``(keys, nodes)`` block).
 
 Sizes: there is no table or size parameter -- the state is one seed and one weight per node,
-and lookups run in blocks of at most ``2**21`` (key, node) scores (~16 MB), whatever the number
-of keys and nodes -- so there is nothing to bound.
+and lookups run in blocks of at most ``2**16`` (key, node) scores (~512 KB, cache-sized: twice
+as fast as 16 MB blocks on 1000 nodes), whatever the number of keys and nodes -- so there is
+nothing to bound.
 
 References
 ----------
@@ -32,7 +35,7 @@ from consensuslab.hashing.keys import fmix64, hash_keys
 
 __all__ = ["Rendezvous"]
 
-_BLOCK = 1 << 21  # key-node pairs per block
+_BLOCK = 1 << 16  # key-node pairs per block
 
 
 class Rendezvous(PlacementAlgorithm):
@@ -77,8 +80,15 @@ class Rendezvous(PlacementAlgorithm):
     def _assign(self, h: npt.NDArray[np.uint64]) -> npt.NDArray[np.intp]:
         out = np.empty(h.shape[0], dtype=np.intp)
         step = max(1, _BLOCK // len(self.nodes))
+        equal = bool(np.all(self._w == self._w[0]))
         for s in self._blocks(h.shape[0]):
-            out[s : s + step] = np.argmax(self.scores(h[s : s + step]), axis=1)
+            if equal:  # argmax of u = ((x >> 11) + 0.5) / 2**53, exact in float64: argmax of x >> 11
+                x = h[s : s + step, None] ^ self.node_seeds[None, :]
+                fmix64(x, out=x)
+                np.right_shift(x, np.uint64(11), out=x)
+                out[s : s + step] = np.argmax(x, axis=1)
+            else:
+                out[s : s + step] = np.argmax(self.scores(h[s : s + step]), axis=1)
         return out
 
     def _assign_replicas(self, h: npt.NDArray[np.uint64], k: int) -> npt.NDArray[np.intp]:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pages import close_page
 
 CHROMIUM = os.environ.get("CONSENSUSLAB_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
@@ -33,7 +34,7 @@ LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
 
 @pytest.fixture(scope="module")
 def screenshots() -> Path:
-    """The git-ignored folder for screenshots and the Voilà log."""
+    """The git-ignored folder for screenshots and the Voilà logs (one per test module)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
 
@@ -73,7 +74,7 @@ def _loopback_only(route: object) -> None:
 @pytest.fixture(scope="module")
 def new_page(browser: object) -> Callable[[], object]:
     """A factory of fresh pages, each in its own context, whose requests may only go to
-    loopback. Close a page with ``page.context.close()``."""
+    loopback. Close a page with ``pages.close_page(page)`` (Voilà then shuts its kernel down)."""
 
     def make() -> object:
         context = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
@@ -89,17 +90,17 @@ def page(new_page: Callable[[], object]) -> Iterator[object]:
     """A fresh page whose requests may only go to loopback."""
     pg = new_page()
     yield pg
-    pg.context.close()  # type: ignore[attr-defined]
+    close_page(pg)
 
 
 @pytest.fixture(scope="module")
-def voila(screenshots: Path) -> Iterator[object]:
+def voila(screenshots: Path, request: pytest.FixtureRequest) -> Iterator[object]:
     """One Voilà server over the notebooks folder, kernels in quick mode (CONSENSUSLAB_QUICK=1),
     30 s per cell (quick cells take well under a few seconds; the bound also cuts short the rare
     nbclient stall on a finished widget cell)."""
     from consensuslab.dashboard import start_voila
     from consensuslab.notebook_runner import notebooks_dir
 
-    server = start_voila(notebooks_dir(), quick=True, timeout=90, log_path=screenshots / "voila.log", cell_timeout=30)
+    server = start_voila(notebooks_dir(), quick=True, timeout=90, log_path=screenshots / f"voila-{request.module.__name__}.log", cell_timeout=30)
     yield server
     server.stop()

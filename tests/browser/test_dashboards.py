@@ -11,7 +11,6 @@ and serves the notebook with the code hidden.
 from __future__ import annotations
 
 import re
-import select
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from pages import close_page
 
 from consensuslab.dashboard import find_free_port
 from consensuslab.notebook_runner import list_notebooks
@@ -131,7 +131,7 @@ class Prefetcher:
 
     def close(self) -> None:
         for page in self.opened.values():
-            page.context.close()  # type: ignore[attr-defined]
+            close_page(page)
         self.opened.clear()
 
 
@@ -156,7 +156,7 @@ def test_slider_updates_the_dashboard(notebook: Path, dashboards: Prefetcher, vo
             _wait_rendered(page)
         except Exception:  # noqa: BLE001 - one fresh retry: Voila's executor can stall (nbclient)
             page.screenshot(path=str(screenshots / f"{notebook.stem}-retry.png"))  # type: ignore[attr-defined]
-            page.context.close()  # type: ignore[attr-defined]
+            close_page(page)
             page = dashboards.open(notebook)
             try:
                 _wait_rendered(page)
@@ -169,41 +169,122 @@ def test_slider_updates_the_dashboard(notebook: Path, dashboards: Prefetcher, vo
         moved = _move_and_watch(page, screenshots, notebook.stem)
         print(f"{notebook.stem}: {moved}; {time.monotonic() - start:.1f} s")
     finally:
-        page.context.close()  # type: ignore[attr-defined]
+        close_page(page)
 
 
-def test_dashboard_command_serves_the_notebook_without_code(page: object, screenshots: Path) -> None:
+#: The notebook ``consensuslab dashboard`` serves in the test: the cheapest one with sliders
+#: (notebook 01 executes in about 3.5 s in quick mode on the project's 2-core machine).
+COMMAND_NOTEBOOK = "01"
+#: Seconds for ``consensuslab dashboard`` to print its URL.
+URL_TIMEOUT_S = 90.0
+#: First attempt at the served page. Notebook 01 renders in 3.5-15 s (idle to loaded 2-core
+#: machine), but now and then Voila's kernel stalls on the last cell (NetworkExplorer; the page
+#: stays at "Executing 24 of 25") until the command's 120 s per-cell limit -- seen once in four
+#: local suite runs, and what failed CI when the test waited 120 s for the page's load event.
+#: So: 45 s, then one retry in a fresh kernel with RENDER_TIMEOUT_MS.
+COMMAND_FIRST_TRY_MS = 45_000
+
+
+class _Output:
+    """Drains a child's piped output on a thread (the pipe never fills; the text is kept for
+    failure messages) and hands out lines as they come."""
+
+    def __init__(self, stream: object) -> None:
+        import queue
+        import threading
+
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[str] = []
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            self.seen.append(line)
+            self.lines.put(line)
+
+    def next_line(self, timeout: float) -> str | None:
+        import queue
+
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def text(self) -> str:
+        return "".join(self.seen)
+
+
+def _command_notebook() -> Path:
+    hits = [p for p in SLIDER_NOTEBOOKS if p.stem.split("-")[0] == COMMAND_NOTEBOOK]
+    assert hits, f"notebook {COMMAND_NOTEBOOK} is not among the notebooks with sliders {[p.stem for p in SLIDER_NOTEBOOKS]}"
+    return hits[0]
+
+
+def test_dashboard_command_serves_the_notebook_without_code(new_page: Callable[[], object], screenshots: Path) -> None:
     """``consensuslab dashboard NOTEBOOK --no-browser`` prints a loopback URL; the page shows
-    the notebook's outputs but none of its code."""
-    notebooks = SLIDER_NOTEBOOKS or list_notebooks()
-    assert notebooks, "no notebook to serve"
-    notebook = notebooks[0]
+    the notebook's outputs (no error, no timed-out cell) but none of its code.
+
+    The page is opened with ``wait_until="commit"`` and then awaited by its rendered cells:
+    Voilà streams the page while the kernel executes the notebook, so the ``load`` event comes
+    only after the last cell; waiting for it is waiting for the whole execution, with no chance
+    to say what the page showed. On failure the message carries the command's output and the
+    server log, and a screenshot goes to ``tests/browser/screenshots/``."""
+    notebook = _command_notebook()
     port = find_free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "consensuslab.cli", "dashboard", notebook.stem.split("-")[0], "--no-browser",
          "--quick", "--port", str(port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    output = _Output(proc.stdout)
+    page = None
     try:
         line = ""
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + URL_TIMEOUT_S
         while "http://" not in line:
-            assert proc.poll() is None, f"dashboard exited early with {proc.returncode}: {proc.stdout.read()}"  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "dashboard printed no URL within 90 s"
-            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-            if ready:
-                line = proc.stdout.readline()  # type: ignore[union-attr]
+            assert proc.poll() is None or not output.lines.empty(), \
+                f"dashboard exited early with {proc.returncode}: {output.text()}"
+            assert time.monotonic() < deadline, f"dashboard printed no URL within {URL_TIMEOUT_S:.0f} s: {output.text()}"
+            line = output.next_line(timeout=1.0) or ""
         url = re.search(r"http://\S+", line).group(0)  # type: ignore[union-attr]
         assert url == f"http://127.0.0.1:{port}/"
-        page.goto(url, timeout=RENDER_TIMEOUT_MS)  # type: ignore[attr-defined]
-        page.wait_for_selector("#rendered_cells", state="visible", timeout=RENDER_TIMEOUT_MS)  # type: ignore[attr-defined]
-        page.screenshot(path=str(screenshots / "dashboard-command.png"))  # type: ignore[attr-defined]
-        assert page.locator(".jp-OutputArea-output").count() > 0  # type: ignore[attr-defined]
-        assert page.locator(".jp-InputArea-editor, .jp-CodeMirrorEditor").count() == 0  # type: ignore[attr-defined]
+        found = re.search(r"log: (\S+?)\)", line)
+        log_path = Path(found.group(1)) if found else None
+
+        def server_log() -> str:
+            text = log_path.read_text(errors="replace") if log_path is not None and log_path.is_file() else "(no log)"
+            return f"command output:\n{output.text()[-1500:]}\nvoila log ({log_path}):\n{text[-3000:]}"
+
+        started = time.monotonic()
+        for attempt, timeout_ms in enumerate((COMMAND_FIRST_TRY_MS, RENDER_TIMEOUT_MS), start=1):
+            page = new_page()
+            page.goto(url, wait_until="commit", timeout=RENDER_TIMEOUT_MS)  # type: ignore[attr-defined]
+            try:
+                page.wait_for_selector("#rendered_cells", state="visible", timeout=timeout_ms)  # type: ignore[attr-defined]
+                break
+            except Exception as exc:  # noqa: BLE001 - retry once in a fresh kernel, then report
+                shot = screenshots / f"dashboard-command-try{attempt}.png"
+                page.screenshot(path=str(shot))  # type: ignore[attr-defined]
+                close_page(page)
+                page = None
+                if attempt == 2:
+                    pytest.fail(f"{notebook.stem} did not render twice ({time.monotonic() - started:.0f} s): {exc}\n"
+                                f"screenshot: {shot}\n{server_log()}", pytrace=False)
+                print(f"{notebook.stem}: no rendered cells after {timeout_ms / 1000:.0f} s; retrying in a fresh kernel")
+        print(f"{notebook.stem} served by the command, rendered in {time.monotonic() - started:.1f} s")
+        page.screenshot(path=str(screenshots / "dashboard-command.png"))  # type: ignore[union-attr]
+        body = page.inner_text("body")  # type: ignore[union-attr]
+        assert "Traceback (most recent call last)" not in body and "Cell execution timed out" not in body, \
+            f"{notebook.stem}: a cell failed:\n{body[-2000:]}\n{server_log()}"
+        assert page.locator(".jp-OutputArea-output").count() > 0  # type: ignore[union-attr]
+        assert page.locator(".jp-InputArea-editor, .jp-CodeMirrorEditor").count() == 0  # type: ignore[union-attr]
         first_code = next(c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code")
         longest = max(first_code.splitlines(), key=len).strip()
-        assert longest not in page.inner_text("body")  # type: ignore[attr-defined]
+        assert longest not in body
     finally:
+        if page is not None:
+            close_page(page)
         proc.send_signal(signal.SIGINT)  # the command stops its server on Ctrl-C
         try:
             proc.wait(timeout=20)

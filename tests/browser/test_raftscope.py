@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from pages import close_page
 
 from consensuslab.notebook_runner import list_notebooks
 
@@ -38,7 +39,7 @@ def scope_page(new_page: Callable[[], object], voila: object, screenshots: Path)
     body = page.inner_text("body")  # type: ignore[attr-defined]
     assert "Traceback (most recent call last)" not in body, body[-2000:]
     yield page
-    page.context.close()  # type: ignore[attr-defined]
+    close_page(page)
 
 
 def status(page: object) -> str:

@@ -5,8 +5,8 @@ what the notebook prints or draws: the latency tail plot keeps every sample (its
 the largest one) and the histogram folds nothing into its last bin; the 02 exercise decides 1;
 a leader change costs time without progress and recovery messages; sequence charts label every
 arrow with ballot and value, have a legend entry for every mark, never overlap their labels,
-shade partitions and name nodes one way. The last tests execute both notebooks once (quick mode)
-and read their printed output.
+shade partitions and name nodes one way. The last tests read the printed output of both notebooks' quick-mode run (executed once per
+process, shared with test_notebooks.py).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ from consensuslab.experiments.simulator import (
     schedule_table,
     trace_table,
 )
-from consensuslab.notebook_runner import execute_notebook, notebooks_dir
+from consensuslab.notebook_runner import notebooks_dir
 from consensuslab.plots.paxos import leader_change_figure, walkthrough_chart
 from consensuslab.plots.sim import labels_drawn, latency_figure, latency_hist, sequence_chart, timeline
 from consensuslab.scenarios.paxos import ADOPTION_EXERCISE, Walkthrough
@@ -328,9 +328,8 @@ def test_title_comes_before_the_imports(path) -> None:
     assert cells[1]["cell_type"] == "code" and "import" in "".join(cells[1]["source"])
 
 
-def _printed(path) -> str:
-    run = execute_notebook(path, quick=True, cell_timeout=120)
-    assert run.ok, f"{path.name}: cell {run.failed_cell} failed: {run.error}"
+def _printed(run) -> str:
+    assert run.ok, f"{run.path.name}: cell {run.failed_cell} failed: {run.error}"
     out = []
     for cell in run.nb.cells:
         for o in cell.get("outputs", []):
@@ -342,8 +341,8 @@ def _printed(path) -> str:
 
 
 @pytest.fixture(scope="module")
-def printed_02() -> str:
-    return _printed(NB02)
+def printed_02(notebook_run) -> str:
+    return _printed(notebook_run(NB02))
 
 
 def test_notebook_02_prints_the_exercise_and_the_leader_change_from_results(printed_02: str) -> None:
@@ -362,8 +361,8 @@ def test_notebook_02_prints_no_inf_nan_or_unrounded_number(printed_02: str) -> N
     assert not LONG_FLOAT.search(printed_02), LONG_FLOAT.search(printed_02)
 
 
-def test_notebook_01_prints_its_claims_without_inf_or_unrounded_numbers() -> None:
-    printed = _printed(NB01)
+def test_notebook_01_prints_its_claims_without_inf_or_unrounded_numbers(notebook_run) -> None:
+    printed = _printed(notebook_run(NB01))
     assert "every node learned the rumour: yes" in printed
     assert re.search(r"inside the 95% interval in \d of 4 runs", printed)
     assert re.search(r"pareto \(xm=7, alpha=2\)\s+median\s+[\d.]+ ms\s+p99\s+[\d.]+ ms", printed)

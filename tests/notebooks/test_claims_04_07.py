@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.text import Text
 
-from consensuslab.notebook_runner import execute_notebook, notebooks_dir
+from consensuslab.notebook_runner import notebooks_dir
 from consensuslab.scenarios.raft import (
     fault_injection_run,
     fault_tally,
@@ -28,6 +28,8 @@ from consensuslab.scenarios.raft import (
     partition_repair_scenario,
 )
 
+NB04 = notebooks_dir() / "04-raft-replication-and-faults.ipynb"
+NB07 = notebooks_dir() / "07-vesta.ipynb"
 UNROUNDED = re.compile(r"\d\.\d{5,}")  # 6000.000000, 0.060627, 13.815491 ...
 NOT_A_NUMBER = re.compile(r"(?<![\w.])(inf|nan|NaN)(?![\w])")
 
@@ -128,8 +130,8 @@ def test_04_fault_explorer_shows_the_figure_first_and_formats_its_table() -> Non
 
 
 @pytest.fixture(scope="module")
-def nb04():
-    run = execute_notebook(notebooks_dir() / "04-raft-replication-and-faults.ipynb", quick=True, cell_timeout=120)
+def nb04(notebook_run):
+    run = notebook_run(NB04)
     assert run.ok, f"cell {run.failed_cell}: {run.error}"
     return run
 
@@ -262,8 +264,8 @@ def test_07_explorer_shows_the_figure_first_and_formats_its_table() -> None:
 
 
 @pytest.fixture(scope="module")
-def nb07():
-    run = execute_notebook(notebooks_dir() / "07-vesta.ipynb", quick=True, cell_timeout=180)
+def nb07(notebook_run):
+    run = notebook_run(NB07)
     assert run.ok, f"cell {run.failed_cell}: {run.error}"
     return run
 

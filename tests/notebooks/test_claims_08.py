@@ -28,7 +28,7 @@ from consensuslab.experiments.linearizability import (
     reference_verdicts,
     verdict_summary,
 )
-from consensuslab.notebook_runner import execute_notebook, notebooks_dir
+from consensuslab.notebook_runner import notebooks_dir
 from consensuslab.plots.linearizability import (
     headline,
     plot_history,
@@ -199,8 +199,8 @@ def test_jepsen_verdicts_are_printed_and_all_right() -> None:
 
 # -- the notebook's printed output ------------------------------------------------------------------
 @pytest.fixture(scope="module")
-def nb08_output() -> str:
-    run = execute_notebook(NB08, quick=True, cell_timeout=60.0)
+def nb08_output(notebook_run) -> str:
+    run = notebook_run(NB08)
     assert run.ok, f"cell {run.failed_cell} failed: {run.error}"
     chunks = []
     for cell in run.nb["cells"]:

@@ -21,15 +21,15 @@ from consensuslab.experiments.model_checking import (
 )
 from consensuslab.explore import check
 from consensuslab.explore.models.twophase import two_phase_commit
-from consensuslab.notebook_runner import execute_notebook, notebooks_dir
+from consensuslab.notebook_runner import notebooks_dir
 
 FLEXIBLE = {"n": 4, "q1": 2, "q2": 2, "max_round": 1}  # the notebook's parameters (quick mode)
 UNROUNDED = re.compile(r"\d\.\d{5,}")
 
 
 @pytest.fixture(scope="module")
-def nb10():
-    run = execute_notebook(notebooks_dir() / "10-model-checking.ipynb", quick=True, cell_timeout=120)
+def nb10(notebook_run):
+    run = notebook_run(notebooks_dir() / "10-model-checking.ipynb")  # shared with test_notebooks.py
     assert run.ok, f"cell {run.failed_cell}: {run.error}"
     out = []
     for cell in run.nb.cells:

@@ -2,7 +2,9 @@
 
 Notebooks are executed in a fresh kernel with ``CONSENSUSLAB_QUICK=1`` by
 :func:`consensuslab.notebook_runner.execute_notebook`, which polls the kernel in short slices
-(robust to the late-idle stall of widget cells). They must also be committed without outputs.
+(robust to the late-idle stall of widget cells); the claims modules read the same run (the
+``notebook_run`` fixture of ``conftest.py``: one execution per notebook, 60 s per cell). They
+must also be committed without outputs.
 """
 
 from __future__ import annotations
@@ -11,10 +13,10 @@ import json
 
 import pytest
 
-from consensuslab.notebook_runner import execute_notebook, list_notebooks
+from consensuslab.notebook_runner import list_notebooks
 
 NOTEBOOKS = list_notebooks()
-BUDGET_S = 60.0  # per notebook, quick mode
+BUDGET_S = 60.0  # per notebook, quick mode (and per cell: conftest.CELL_TIMEOUT_S)
 
 
 def test_there_are_notebooks():
@@ -32,7 +34,7 @@ def test_notebook_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
-def test_notebook_runs_in_quick_mode(path):
-    run = execute_notebook(path, quick=True, cell_timeout=BUDGET_S)
+def test_notebook_runs_in_quick_mode(path, notebook_run):
+    run = notebook_run(path)
     assert run.ok, f"{path.name}: cell {run.failed_cell} failed: {run.error}"
     assert run.duration < BUDGET_S * 1.5, f"{path.name}: took {run.duration:.1f} s in quick mode"

@@ -89,3 +89,15 @@ def test_10_raft_figure8_is_drawn_replayed_and_harmless_with_the_rule(nb10) -> N
     assert "the monitor: Leader Completeness violated" in text
     assert "replayed in the simulator: Leader Completeness" in text
     assert "no state on it violates anything: True" in text
+
+
+def test_10_random_simulator_runs_are_the_experiments(nb10) -> None:
+    """The simulator's random runs of the same unsafe quorums (notebook 02's experiment)."""
+    from consensuslab.experiments.paxos import unsafe_trial
+
+    text, _ = nb10
+    r = unsafe_trial(4, 2, 2, seeds=range(50))
+    assert r["violations"] > 0
+    assert (f"{r['violations']} of {r['runs']} seeds broke Agreement, a per-run hit rate of {r['rate']:.1%} "
+            f"(95% CI {r['rate_lo']:.1%}–{r['rate_hi']:.1%}), about {1 / r['rate']:.0f} runs per hit; "
+            f"the first at seed {r['first_seed']}") in text

@@ -158,29 +158,15 @@ class ScriptedSimulator(Simulator):
             No such message is in flight.
         """
         _time, seq, kind, a, b, c = self._take(src, dst, msg)
-        self._event()
-        trace = self.trace
-        if kind == _DELIVER:
-            node = self.nodes[a]
-            if node is None:
-                self._drop(b, a, c, "down", seq)
-            elif self.cut and (b, a) in self.cut:
-                self._drop(b, a, c, "partition", seq)
-            else:
-                trace._delivered[type(c)] += 1
-                if trace.enabled:
-                    trace.records.append((self.now, "deliver", a, b, type(c).__name__, c, seq))
-                self._call(node, node.on_message, b, c)
-        elif kind == _REQUEST:
-            node = self.nodes[a]
-            if node is None:
-                trace.record(self.now, "drop", None, a, type(c).__name__, ("down", c))
-            else:
-                trace.record(self.now, "client", a, None, type(c).__name__, c)
-                self._call(node, node.on_client, c)
-        else:  # _REPLY
-            self._clients[a](b, c)
-        self._hooks()
+        # Release it through the simulator's own step, on a queue holding only it: delivery,
+        # loss to a down node, tracing and the step hooks are the simulator's, not a copy.
+        pending, self._queue = self._queue, [(self.now + self.tick, seq, kind, a, b, c)]
+        try:
+            Simulator.step(self)
+        finally:
+            for entry in self._queue:  # what the handler sent
+                heapq.heappush(pending, entry)
+            self._queue = pending
 
     def fire(self, node: int, name: str) -> None:
         """Fire node ``node``'s armed timer ``name`` now.

@@ -16,6 +16,7 @@ import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import nbformat
 import pytest
 
@@ -69,3 +70,10 @@ def notebook_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
         return runs[key]
 
     yield run
+
+
+@pytest.fixture(autouse=True)
+def _close_figures() -> Iterator[None]:
+    """Every claims test draws figures: close them after each test."""
+    yield
+    plt.close("all")

@@ -15,10 +15,10 @@ import itertools
 import json
 import re
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import legend_texts
 from matplotlib.patches import Polygon, Rectangle
 
 from consensuslab.experiments.paxos import (
@@ -44,7 +44,13 @@ from consensuslab.experiments.simulator import (
 )
 from consensuslab.notebook_runner import notebooks_dir
 from consensuslab.plots.paxos import leader_change_figure, walkthrough_chart
-from consensuslab.plots.sim import labels_drawn, latency_figure, latency_hist, sequence_chart, timeline
+from consensuslab.plots.sim import (
+    labels_drawn,
+    latency_figure,
+    latency_hist,
+    sequence_chart,
+    timeline,
+)
 from consensuslab.scenarios.paxos import ADOPTION_EXERCISE, Walkthrough
 from consensuslab.sim import Nemesis, Simulator
 from consensuslab.sim.example import EchoBroadcast, Flood
@@ -54,12 +60,6 @@ from consensuslab.widgets.sim import NetworkExplorer
 NB01 = notebooks_dir() / "01-simulator.ipynb"
 NB02 = notebooks_dir() / "02-paxos.ipynb"
 LONG_FLOAT = re.compile(r"\d\.\d{5,}")  # an unrounded repr such as 7.965575 or 0.274628
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
 
 
 def _samples(n: int = 20_000, seed: int = 3) -> dict[str, np.ndarray]:
@@ -73,11 +73,6 @@ def _overlaps(ax) -> list[tuple[str, str]]:
     renderer = fig.canvas.get_renderer()
     boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in labels_drawn(ax)]
     return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)]
-
-
-def _legend_texts(ax) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
 
 
 # -- 01: tails shown honestly ----------------------------------------------------------------------
@@ -166,7 +161,7 @@ def test_timeline_has_a_legend_entry_for_every_mark() -> None:
     sim.run_for(10)
     sim.restart(1)
     ax = timeline(sim.trace.to_frame(), n=5)
-    texts = " ".join(_legend_texts(ax))
+    texts = " ".join(legend_texts(ax))
     assert "crash" in texts and "restart" in texts and "note" in texts and "node down" in texts
     assert not _overlaps(ax)
 
@@ -243,7 +238,7 @@ def test_leader_change_figure_and_table(leader_change: pd.DataFrame) -> None:
     big = summary.iloc[-1]
     assert f"stops commits for {big.stall_ms:.0f} ms" in fig.get_suptitle()
     assert fig.axes[0].get_xlabel() == "time from the crash (ms)"
-    assert any("Lamport 2001" in t for t in _legend_texts(fig.axes[1]))
+    assert any("Lamport 2001" in t for t in legend_texts(fig.axes[1]))
     text = leader_change_table(summary).to_string()
     assert not LONG_FLOAT.search(text) and "nan" not in text.lower()
 
@@ -257,7 +252,7 @@ def test_walkthrough_chart_labels_arrows_with_ballot_and_value_and_legends_every
     assert not _overlaps(ax)
     texts = [t.get_text() for t in labels_drawn(ax)]
     assert "Accept(1,A) v=1" in texts and any(t.startswith("Promise(2,C) acc=(1,A):1") for t in texts)
-    legend = " ".join(_legend_texts(ax))
+    legend = " ".join(legend_texts(ax))
     for mark in ("lost", "receiver crashed", "crash", "node down", "Prepare", "Decide"):
         assert mark in legend, mark
     assert ax.get_ylabel().startswith("step")
@@ -273,14 +268,14 @@ def test_restart_has_a_legend_entry() -> None:
     w.restart(1)
     w.run()
     ax = walkthrough_chart(w.messages(), w.names, events=w.events_frame())
-    assert "restart ▲" in _legend_texts(ax)
+    assert "restart ▲" in legend_texts(ax)
 
 
 def test_violation_chart_shades_the_partition_and_names_nodes_by_id() -> None:
     found = find_violation(n=4, q1=2, q2=2, seeds=range(1, 501))  # notebook 02 quick mode
     assert found is not None and found.events is not None
     ax = walkthrough_chart(found.messages, [str(i) for i in range(4)], events=found.events)
-    assert "partitioned" in _legend_texts(ax)
+    assert "partitioned" in legend_texts(ax)
     assert any(isinstance(p, (Polygon, Rectangle)) and p.get_facecolor()[3] < 0.5 for p in ax.patches)
     ticks = [t.get_text() for t in ax.get_xticklabels()]
     assert ticks == ["0", "1", "2", "3"]
@@ -299,7 +294,7 @@ def test_sequence_chart_draws_crashes_and_restarts_from_a_trace() -> None:
     sim.restart(2)
     sim.run_for(100)
     ax = sequence_chart(sim.trace.messages(), events=sim.trace.to_frame())
-    legend = _legend_texts(ax)
+    legend = legend_texts(ax)
     assert "crash ✖" in legend and "restart ▲" in legend
     assert not _overlaps(ax)
 

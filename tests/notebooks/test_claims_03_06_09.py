@@ -11,24 +11,13 @@ from __future__ import annotations
 
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import legend_texts
 
 from consensuslab.experiments import election as el
 from consensuslab.plots.election import PAPER_SOURCE, effect_cdf, figure16
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def _legend_texts(ax) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +34,19 @@ def fig16() -> pd.DataFrame:
 def test_figure16_legends_the_censored_150_150_range_and_every_paper_star(fig16) -> None:
     fig = figure16(fig16, cap=el.PAPER_CAP)
     top, bottom = fig.axes[:2]
-    texts = _legend_texts(top)
+    texts = legend_texts(top)
     no_random = [t for t in texts if t.startswith("150-150ms")]
     assert no_random and "100% > 10 s" in no_random[0]  # censored fraction, not a missing curve
     marker = next(ln for ln in top.lines if ln.get_label().startswith("150-150ms"))
     assert marker.get_xdata()[0] == el.PAPER_CAP and marker.get_marker() == ">"
     assert any("no leader in any trial" in t.get_text() for t in top.texts)  # the arrow's note
-    stars = {lab: [t for t in _legend_texts(ax) if t.startswith(PAPER_SOURCE)] for lab, ax in
+    stars = {lab: [t for t in legend_texts(ax) if t.startswith(PAPER_SOURCE)] for lab, ax in
              (("top", top), ("bottom", bottom))}
     assert any("150-155ms" in t for t in stars["top"]) and any("150-200ms" in t for t in stars["top"])
     assert sum("12-24ms" in t for t in stars["bottom"]) == 2
     assert "Ongaro & Ousterhout 2014, Fig. 16" in PAPER_SOURCE
     for ax in (top, bottom):  # a band per curve, one legend entry for them
-        assert sum(t == "95% DKW confidence band" for t in _legend_texts(ax)) == 1
+        assert sum(t == "95% DKW confidence band" for t in legend_texts(ax)) == 1
 
 
 def test_figure16_ranges_differ_in_colour_and_line_style(fig16) -> None:
@@ -82,7 +71,7 @@ def test_dkw_band_contains_its_curve(fig16) -> None:
 def test_prevote_legend_reads_on_off_and_pairs_share_a_colour() -> None:
     pv = el.prevote_effect(ranges=((150.0, 300.0), (12.0, 24.0)), trials=10, seed=0, executor="inline")
     ax = effect_cdf(pv, by="pre_vote", log=True)
-    texts = _legend_texts(ax)
+    texts = legend_texts(ax)
     assert all("pre_vote=" not in t for t in texts)
     assert {t.split(" (n")[0] for t in texts} == {f"{r}, Pre-Vote {s}" for r in ("150-300ms", "12-24ms") for s in ("on", "off")}
     lines = {ln.get_label().split(" (n")[0]: ln for ln in ax.lines}
@@ -123,7 +112,7 @@ def test_probabilistic_quorums_miss_each_other_and_the_figure_says_so() -> None:
     assert miss["Probabilistic(100, l=2)"] == pytest.approx(0.0066, abs=1e-4)
     ax = plot_load_vs_availability(summary)
     assert any("misses 0.66% of quorum pairs" in t.get_text() for t in ax.texts)
-    assert any("may miss each other" in t for t in _legend_texts(ax))
+    assert any("may miss each other" in t for t in legend_texts(ax))
 
 
 def test_unavailability_panel_is_log_log() -> None:
@@ -145,7 +134,7 @@ def test_speedup_chart_draws_measured_bars_and_the_ideal() -> None:
     assert [round(b.get_height(), 2) for b in ax.patches] == list(s)
     ideal = next(ln for ln in ax.lines if ln.get_marker() == "_")
     assert list(ideal.get_ydata()) == [1, 1, 2, 2] == [min(workers_of(n), 2) for n in s.index]
-    texts = _legend_texts(ax)
+    texts = legend_texts(ax)
     assert any(t.startswith("ideal = number of workers") for t in texts) and any("measured" in t for t in texts)
     assert [t.get_text() for t in ax.get_xticklabels()] == list(s.index)
     assert "1.90×" in [t.get_text() for t in ax.texts]

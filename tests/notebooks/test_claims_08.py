@@ -13,8 +13,8 @@ from __future__ import annotations
 import itertools
 import re
 
-import matplotlib.pyplot as plt
 import pytest
+from figure_checks import legend_texts
 
 from consensuslab.check import KVInput, Operation, check_linearizable
 from consensuslab.check.jepsen import porcupine_dir
@@ -39,17 +39,6 @@ from consensuslab.plots.sim import labels_drawn
 NB08 = notebooks_dir() / "08-linearizability.ipynb"
 SEED, KEYS = 1, ("x", "y")  # notebook 08's parameters (quick mode)
 LONG_FLOAT = re.compile(r"\d\.\d{5,}")
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def _legend_texts(ax) -> list[str]:
-    legend = ax.get_legend()
-    return [t.get_text() for t in legend.get_texts()] if legend is not None else []
 
 
 def _overlaps(ax) -> list[tuple[str, str]]:
@@ -94,9 +83,9 @@ def test_raft_zoom_window_holds_the_partition_and_the_heal(raft_run) -> None:
     # the overview strip shows the whole history, the zoom window highlighted on it
     t_lo, t_hi = top.get_xlim()
     assert t_lo <= min(op.call for op in history) and t_hi >= max(op.ret for op in history if op.ret)
-    assert "zoom window (below)" in _legend_texts(top)
+    assert "zoom window (below)" in legend_texts(top)
     assert f"{len(history)} operations" in top.get_title(loc="left")
-    legend = " ".join(_legend_texts(zoom))
+    legend = " ".join(legend_texts(zoom))
     for mark in ("in the linearization", "linearization point", "partition", "heal", "network partitioned"):
         assert mark in legend, mark
     assert zoom.get_xlabel() == "time (ms)" and top.get_xlabel() == "time (ms)"
@@ -142,7 +131,7 @@ def test_stale_read_label_shows_the_token_it_missed(vesta_run) -> None:
         assert any(text.endswith(f",{tok})") and t.get_color() == drawn[read_label].get_color()
                    for text, t in drawn.items())
     assert ax.get_xlabel() == "time (ms)"
-    legend = " ".join(_legend_texts(ax))
+    legend = " ".join(legend_texts(ax))
     for mark in ("longest linearizable prefix", "cannot be placed", "failing point", "linearization point"):
         assert mark in legend, mark
 
@@ -176,7 +165,7 @@ def test_nemesis_faults_are_marked_with_a_legend_entry_each() -> None:
     assert run.faults and all(f.time <= max(op.call for op in run.history) + 3 * 400 for f in run.faults)
     result = check_linearizable(run.history, "kv")
     ax = plot_history(run.history, result, labels=False, unit="ms", faults=run.faults)
-    legend = " ".join(_legend_texts(ax))
+    legend = " ".join(legend_texts(ax))
     names = {"partition": "partition", "heal": "heal", "crash": "node crash", "restart": "node restart",
              "set_loss": "loss burst"}
     for f in run.faults:

@@ -345,6 +345,23 @@ def _finish(model: ActorModel, config: Any, bounds: dict[str, Any]) -> ActorMode
     return model
 
 
+def _rounds_within(n: int, max_round: int) -> Callable[[ActorState], bool]:
+    """The boundary "no server has used or seen a ballot round above ``max_round``" (a down
+    server by the round it persisted), shared by the Paxos and Multi-Paxos models."""
+
+    def within(state: ActorState) -> bool:
+        for i in range(n):
+            node = state.nodes[i]
+            if node is None:
+                if state.storage[i].get("round", 0) > max_round:
+                    return False
+            elif node.round > max_round or node.seen_round > max_round:
+                return False
+        return True
+
+    return within
+
+
 # -- single-decree Paxos -------------------------------------------------------------------------
 def _chosen(state: Any, n: int, q2: Any) -> bool:
     votes: dict[Any, set[int]] = {}
@@ -417,15 +434,7 @@ def paxos_model(
     cfg = PaxosConfig(n=n, proposers=tuple(proposers), values=tuple(values), q1=q1, q2=q2, **options)
     muted = frozenset() if learn_queries else frozenset({"learn"})
 
-    def within(state: ActorState) -> bool:
-        for i in range(n):
-            node = state.nodes[i]
-            if node is None:
-                if state.storage[i].get("round", 0) > max_round:
-                    return False
-            elif node.round > max_round or node.seen_round > max_round:
-                return False
-        return True
+    within = _rounds_within(n, max_round)
 
     q2_rule = cfg.phase2
     model = ActorModel(
@@ -610,15 +619,7 @@ def multipaxos_model(
     make_node = _by_id(campaigners, _factory(ExploredMultiPaxosNode, cfg, muted),
                        _factory(ExploredMultiPaxosNode, cfg, muted | {"election"}))
 
-    def within(state: ActorState) -> bool:
-        for i in range(n):
-            node = state.nodes[i]
-            if node is None:
-                if state.storage[i].get("round", 0) > max_round:
-                    return False
-            elif node.round > max_round or node.seen_round > max_round:
-                return False
-        return True
+    within = _rounds_within(n, max_round)
 
     clients = [_client_factory(commands, retries)] if commands else []
     model = ActorModel(

@@ -33,6 +33,15 @@ a monitor's verdict to be a function of the state. A node whose fields hold some
 canonical value defines ``explore_state()``. Its random stream must influence only timer delays,
 which the explorer ignores: timers fire in every order it can.
 
+Speed
+-----
+Encoding is most of a search's cost after copying nodes, and most of what it encodes has been
+encoded before: a protocol's messages, log entries and configurations are frozen dataclasses
+that successive states share. So the encoding of a *deeply* immutable value (a frozen dataclass
+or enum made only of primitives, tuples, frozensets and such values) is remembered by object
+identity, holding the object so that its ``id`` cannot be reused. A frozen dataclass holding a
+list is not deeply immutable and is encoded afresh every time.
+
 Example
 -------
 >>> canonical({"b": [1, 2], "a": {3}})
@@ -52,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DRIVER_FIELDS", "FingerprintError", "canonical", "fingerprint", "node_state"]
+__all__ = ["DRIVER_FIELDS", "FingerprintError", "canonical", "fingerprint", "is_value_type", "node_state"]
 
 #: Node attributes that belong to the driver, not to the protocol's state.
 DRIVER_FIELDS = frozenset({"id", "peers", "rng", "now", "out", "stable"})
@@ -79,17 +88,86 @@ def _sorted(items: list) -> list:
 
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
+#: Encodings of deeply immutable values, by ``id``: ``id -> (value, encoding)``. Holding the
+#: value keeps its ``id`` from being reused while the entry lives; the table is emptied when it
+#: reaches ``_MEMO_LIMIT`` entries. A protocol's messages, log entries, ballots and
+#: configurations are frozen dataclasses shared between states, so most of a node's encoding
+#: is a lookup (module docstring, "Speed").
+_MEMO: dict[int, tuple[Any, Any]] = {}
+_MEMO_LIMIT = 200_000
+_VALUE_TYPES: dict[type, bool] = {}
+
+
+def is_value_type(t: type) -> bool:
+    """Instances of ``t`` are values that nothing mutates, by declaration: frozen dataclasses
+    and enums (the protocols' messages, ballots, log entries and configurations)."""
+    verdict = _VALUE_TYPES.get(t)
+    if verdict is None:
+        params = getattr(t, "__dataclass_params__", None)
+        verdict = _VALUE_TYPES[t] = bool(params is not None and params.frozen) or issubclass(t, enum.Enum)
+    return verdict
+
+
+def _deeply_immutable(value: Any) -> bool:
+    """``value`` can never change: primitives, and tuples, frozensets, enums and frozen
+    dataclasses made of such (a frozen dataclass may still hold a list: that one is not)."""
+    t = type(value)
+    if t in _PRIMITIVES:
+        return True
+    if t is tuple or t is frozenset:
+        return all(_deeply_immutable(v) for v in value)
+    if not is_value_type(t):
+        return False
+    if isinstance(value, enum.Enum):
+        return True
+    hit = _MEMO.get(id(value))
+    if hit is not None and hit[0] is value:
+        return True
+    return all(_deeply_immutable(getattr(value, f)) for f in _fields_of(value) or ())
+
+
+def _fields_of(value: Any) -> tuple[str, ...] | None:
+    """The field names of a dataclass or named tuple; ``None`` for anything else."""
+    t = type(value)
+    fields = _FIELDS.get(t)
+    if fields is None:
+        if dataclasses.is_dataclass(value):
+            fields = tuple(f.name for f in dataclasses.fields(value))
+        elif isinstance(value, tuple) and hasattr(t, "_fields"):
+            fields = t._fields
+        else:
+            return None
+        _FIELDS[t] = fields
+    return fields
+
 
 def _encode(value: Any, stack: list) -> Any:
     t = type(value)
     if t in _PRIMITIVES:
         return value
+    # primitives are tested inline below: most items are, and a call per item is most of the cost
     if t is tuple or t is list:
-        return tuple([_encode(v, stack) for v in value])
+        return tuple([v if type(v) in _PRIMITIVES else _encode(v, stack) for v in value])
     if t is dict:
-        return ("dict", tuple(_sorted([(_encode(k, stack), _encode(v, stack)) for k, v in value.items()])))
+        return ("dict", tuple(_sorted([(k if type(k) in _PRIMITIVES else _encode(k, stack),
+                                        v if type(v) in _PRIMITIVES else _encode(v, stack))
+                                       for k, v in value.items()])))
     if t is frozenset or t is set:
-        return ("set", tuple(_sorted([_encode(v, stack) for v in value])))
+        return ("set", tuple(_sorted([v if type(v) in _PRIMITIVES else _encode(v, stack) for v in value])))
+    if is_value_type(t):
+        hit = _MEMO.get(id(value))
+        if hit is not None and hit[0] is value:
+            return hit[1]
+        encoded = _encode_object(value, t, stack)
+        if _deeply_immutable(value):
+            if len(_MEMO) >= _MEMO_LIMIT:
+                _MEMO.clear()
+            _MEMO[id(value)] = (value, encoded)
+        return encoded
+    return _encode_object(value, t, stack)
+
+
+def _encode_object(value: Any, t: type, stack: list) -> Any:
     for depth, outer in enumerate(reversed(stack)):
         if outer is value:
             return ("cycle", depth)
@@ -98,14 +176,7 @@ def _encode(value: Any, stack: list) -> Any:
         hook = getattr(value, "explore_state", None)
         if hook is not None and callable(hook):
             return (t.__qualname__, _encode(hook(), stack))
-        fields = _FIELDS.get(t)
-        if fields is None:
-            if dataclasses.is_dataclass(value):
-                fields = tuple(f.name for f in dataclasses.fields(value))
-                _FIELDS[t] = fields
-            elif isinstance(value, tuple) and hasattr(t, "_fields"):
-                fields = t._fields
-                _FIELDS[t] = fields
+        fields = _fields_of(value)
         if fields is not None:
             return (t.__qualname__, tuple([_encode(getattr(value, f), stack) for f in fields]))
         if isinstance(value, enum.Enum):

@@ -50,6 +50,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter
 
+from consensuslab.explore.actors import NETWORKS
 from consensuslab.plots.sim import _add_label, message_label
 
 __all__ = ["chart_events", "search_vs_random", "sequence_chart", "state_space_growth"]
@@ -76,8 +77,8 @@ def chart_events(path: Any, network: str = "unordered") -> pd.DataFrame:
     for timers, crashes and restarts), ``sent`` (the step whose handler sent the message; 0 for
     the initial state's messages), ``msg`` and ``label``.
     """
-    if network not in ("unordered", "duplicating", "lossy", "fifo"):
-        raise ValueError(f"`network` must be one of ('unordered', 'duplicating', 'lossy', 'fifo'); got {network!r}.")
+    if network not in NETWORKS:
+        raise ValueError(f"`network` must be one of {NETWORKS}; got {network!r}.")
     states = path.states
     pending: dict[tuple[int, int, str], deque[int]] = {}
     for src, dst, msg in states[0].in_flight():
@@ -107,6 +108,10 @@ def chart_events(path: Any, network: str = "unordered") -> pd.DataFrame:
         else:
             row.update(kind=kind.lower(), label=str(event))
         rows.append(row)
+        for k, count in (before_c - after_c).items():  # superseded on its link ("latest")
+            queue = pending.get(k)
+            for _ in range(min(count, len(queue or ()))):
+                queue.popleft()
         for k, count in (after_c - before_c).items():  # what this step's handler sent
             pending.setdefault(k, deque()).extend([step] * count)
     return pd.DataFrame(rows, columns=["step", "kind", "src", "dst", "sent", "msg", "label"])

@@ -284,6 +284,47 @@ def test_fifo_delivers_each_link_in_order() -> None:
         assert seen == expected
 
 
+def test_latest_keeps_only_the_newest_message_of_each_link() -> None:
+    """``"latest"``: a send supersedes the message still in flight on the same link (a one-slot
+    link), other links are untouched, and of two sends in one handler the second wins."""
+
+    class Chatter(Node):
+        def on_start(self) -> None:
+            self.got: tuple = ()
+            if self.id == 0:
+                self.send(1, "a")
+                self.send(1, "b")  # supersedes "a" at once
+                self.send(2, "c")
+            if self.id == 2:
+                self.send(1, "z")
+
+        def on_message(self, src: int, msg: Any) -> None:
+            self.got += (msg,)
+            if msg == "c":
+                self.send(1, "d")  # node 2 had "z" in flight to node 1: "d" replaces it
+
+    model = ActorModel(Chatter, 3, network="latest")
+    start = model.initial_states()[0]
+    assert start.in_flight() == [(0, 1, "b"), (0, 2, "c"), (2, 1, "z")]
+    heard: set = set()
+    model.properties = (always("record", lambda s: heard.add(s.nodes[1].got) or True),)
+    result = check(model)
+    assert result.complete
+    # node 1 never hears "a"; it hears "z" only if it arrives before "c" reaches node 2 (or "d"
+    # supersedes it), so never "z" after "d"
+    assert heard == {(), ("b",), ("z",), ("d",), ("b", "z"), ("z", "b"), ("b", "d"), ("d", "b"), ("z", "d"),
+                     ("b", "z", "d"), ("z", "b", "d"), ("z", "d", "b")}
+    after = next(nxt for e, nxt in model.successors(start) if e == Deliver(0, 2, "c"))
+    assert after.in_flight() == [(0, 1, "b"), (2, 1, "d")]
+    # the chart's bookkeeping knows the superseded message left the network unseen
+    from consensuslab.explore import Path
+    from consensuslab.plots.explore import chart_events
+
+    path = Path(start, ((Deliver(0, 2, "c"), after),
+                        (Deliver(2, 1, "d"), next(n for e, n in model.successors(after) if e == Deliver(2, 1, "d")))))
+    assert chart_events(path, "latest")["sent"].tolist() == [0, 1]
+
+
 def test_crash_restart_keeps_storage_and_ghosts_and_loses_messages_to_a_down_node() -> None:
     model = ActorModel(Pinger, 2, crashes=1)
     states = []

@@ -20,6 +20,7 @@ from consensuslab.explore import Deliver, Timeout, check
 from consensuslab.explore.models.protocols import (
     FIGURE8,
     FIGURE8_BOUNDS,
+    FIGURE8_TERM3,
     StartingAt,
     follow,
     multipaxos_model,
@@ -133,15 +134,23 @@ def test_bad_types_are_type_errors() -> None:
 
 
 # -- Raft: Figure 8 (Ongaro & Ousterhout 2014, §5.4.2) ---------------------------------------------------
+# Bounds (FIGURE8_BOUNDS): 3 servers, candidates A = 0 and B = 1, terms <= 4, no crash, no client
+# (the entries are the no-ops each new leader appends, §8), the "latest" network (a link keeps
+# its latest message), one entry per AppendEntries.
 def test_raft_figure8_schedule_is_a_run_violates_leader_completeness_and_replays() -> None:
     """Without the current-term commit rule (§5.4.2) the 18-event Figure 8 schedule is a run of
-    the explored nodes, the monitor reports Leader Completeness at its last event, and the
-    simulator, replaying it event by event, raises the same invariant at the same event."""
+    the explored nodes, the monitor reports Leader Completeness at its last event (B wins term 4
+    without the entry A committed in term 3 by counting replicas) and not before, and the
+    simulator, replaying it event by event, raises the same invariant at the same event. Every
+    run of the "latest" network is a run of the default one: the schedule is one there too."""
     model = raft_model(figure8_rule=False, **FIGURE8_BOUNDS)
     path = follow(model, FIGURE8)
     assert len(path) == 18
-    assert violation(model, path.states[-2]) is None  # the violation comes with B's victory
+    assert all(violation(model, s) is None for s in path.states[:-1])  # it comes with B's victory
     assert _replays(model, path) == "Leader Completeness"
+    assert "t=" not in str(violation(model, path.last))  # the explorer has no clock
+    unordered = raft_model(figure8_rule=False, **{**FIGURE8_BOUNDS, "network": "unordered"})
+    assert violation(unordered, follow(unordered, FIGURE8).last).invariant == "Leader Completeness"
 
 
 def test_raft_figure8_schedule_is_harmless_with_the_rule() -> None:
@@ -154,35 +163,53 @@ def test_raft_figure8_schedule_is_harmless_with_the_rule() -> None:
     assert replay(model, path).violation is None
 
 
-@pytest.mark.slow
-def test_raft_figure8_found_by_bfs_from_the_term3_leader() -> None:
-    """The explorer finds Figure 8 (c)–(d) itself: BFS from the state after the first 10 events
-    of the schedule (A has just won term 3; B led term 2; C holds nothing), within terms <= 4,
-    no crashes, no client, candidates A and B, reaches the shortest violation: 8 more events
-    (71,888 states; 45–80 s on the shared 2-core machine). The 18-event whole replays."""
+def test_raft_figure8_from_the_term3_leader_found_and_exhausted_with_the_rule() -> None:
+    """From the state after the schedule's first 11 events (A has just won term 3; B led term 2;
+    C holds nothing), within the same bounds: BFS finds the shortest violation itself, 7 more
+    events (498 states, under a second), and it replays; with the rule the search from the same
+    state is exhaustive — every continuation within the bounds — and meets no violation
+    (9,552 states, ~10 s)."""
     from consensuslab.explore import Path
 
     model = raft_model(figure8_rule=False, **FIGURE8_BOUNDS)
-    prefix = follow(model, FIGURE8[:10])
+    prefix = follow(model, FIGURE8[:FIGURE8_TERM3])
     result = check(StartingAt(model, prefix.last), stop_when="violation")
     print(f"\nRaft Figure 8 from the term-3 leader: {result}")
     tail = result.counterexamples["safety"]
-    assert len(tail) == 8
-    assert "Leader Completeness" in result.details["safety"]
+    assert len(tail) == 7 and result.unique_states == 498
     assert _replays(model, Path(prefix.initial, prefix.steps + tail.steps)) == "Leader Completeness"
+
+    ruled = raft_model(figure8_rule=True, **FIGURE8_BOUNDS)
+    safe = check(StartingAt(ruled, follow(ruled, FIGURE8[:FIGURE8_TERM3]).last))
+    print(f"Raft with the rule, from the term-3 leader: {safe}")
+    assert safe.complete and safe.safe and safe.unique_states == 9_552
 
 
 @pytest.mark.slow
-def test_raft_with_the_rule_no_violation_from_the_term3_leader() -> None:
-    """With the rule, the same search from the same state under the same bounds, to the depth
-    at which the unsafe variant breaks (every run of at most 8 more events), meets no violation.
-    Bounded by depth, so not exhaustive: the whole space is too large for this machine.
-    104,066 states, ~130 s on the shared 2-core machine."""
+def test_raft_figure8_found_by_bfs_from_the_initial_state() -> None:
+    """The explorer finds Figure 8 by itself from the initial state: breadth-first search within
+    FIGURE8_BOUNDS reaches a Leader Completeness violation in 18 events — the shortest — and
+    that path is FIGURE8 (the schedule above was read off it). 334,611 states, about 4 minutes
+    on this 2-core machine. The path replays in the simulator."""
+    model = raft_model(figure8_rule=False, **FIGURE8_BOUNDS)
+    result = check(model, stop_when="violation", progress=True, progress_every=30)
+    print(f"\nRaft Figure 8 from the initial state: {result}")
+    path = result.counterexamples["safety"]
+    assert len(path) == 18 and result.unique_states == 334_611
+    assert "Leader Completeness" in result.details["safety"]
+    assert path.events == follow(model, FIGURE8).events
+    assert _replays(model, path) == "Leader Completeness"
+
+
+@pytest.mark.slow
+def test_raft_with_the_rule_no_violation_within_the_figure8_bounds() -> None:
+    """With the rule on, the same bounds searched exhaustively from the initial state: no
+    violation of any of the five properties of Figure 3, and a leader is elected.
+    RULE_ON_STATES states."""
     model = raft_model(figure8_rule=True, **FIGURE8_BOUNDS)
-    prefix = follow(model, FIGURE8[:10])
-    result = check(StartingAt(model, prefix.last), max_depth=8)
-    print(f"\nRaft with the Figure 8 rule, from the term-3 leader, depth <= 8: {result}")
-    assert result.safe and result.stopped_by == "depth bound" and result.max_depth == 8
+    result = check(model, progress=True, progress_every=30)
+    print(f"\nRaft with the Figure 8 rule, FIGURE8_BOUNDS, from the initial state: {result}")
+    assert result.complete and result.safe and result.unreached == []
 
 
 def test_raft_model_elects_and_commits() -> None:

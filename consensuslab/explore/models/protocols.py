@@ -55,7 +55,6 @@ Ongaro, D. and Ousterhout, J. (2014). In search of an understandable consensus a
 from __future__ import annotations
 
 import copy
-import enum
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -70,7 +69,7 @@ from consensuslab.explore.actors import (
     Timeout,
     monitor_invariant,
 )
-from consensuslab.explore.fingerprint import DRIVER_FIELDS
+from consensuslab.explore.fingerprint import DRIVER_FIELDS, is_value_type
 from consensuslab.explore.model import Path, Property, sometimes
 from consensuslab.node import Node, NodeId
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
@@ -81,6 +80,9 @@ from consensuslab.protocols.raft import RaftConfig, RaftNode
 from consensuslab.protocols.raft_messages import Role as RaftRole
 
 __all__ = [
+    "FIGURE8",
+    "FIGURE8_BOUNDS",
+    "FIGURE8_TERM3",
     "ExploredMultiPaxosNode",
     "ExploredPaxosNode",
     "ExploredRaftNode",
@@ -116,7 +118,8 @@ class _Explored:
         memo[id(self)] = new
         d = new.__dict__
         for k, v in vars(self).items():
-            d[k] = v if k in _SHARED else _copy(v, memo)
+            t = type(v)  # atoms and value types inline: most fields are, and this runs per event
+            d[k] = v if t in _ATOMIC or k in _SHARED or _FROZEN.get(t) else _copy(v, memo)
         return new
 
 
@@ -132,13 +135,26 @@ def _immutable(v: Any) -> bool:
         return True
     verdict = _FROZEN.get(t)
     if verdict is None:
-        params = getattr(t, "__dataclass_params__", None)
-        verdict = _FROZEN[t] = bool(params is not None and params.frozen) or isinstance(v, enum.Enum)
+        verdict = _FROZEN[t] = is_value_type(t)
     if verdict:
         return True
     if t is frozenset or isinstance(v, tuple):
         return all(_immutable(x) for x in v)
     return False
+
+
+_PLAIN: dict[type, bool] = {}
+
+
+def _plain(t: type) -> bool:
+    """``copy.deepcopy`` would copy a ``t`` as a new instance with deep copies of its
+    ``__dict__``: an ordinary class (no slots, no copy or pickle hooks of its own)."""
+    verdict = _PLAIN.get(t)
+    if verdict is None:
+        inherited = all(getattr(t, h, None) is getattr(object, h, None)
+                        for h in ("__deepcopy__", "__getstate__", "__setstate__", "__reduce__", "__reduce_ex__"))
+        verdict = _PLAIN[t] = inherited and t is not object and not any("__slots__" in vars(k) for k in t.__mro__)
+    return verdict
 
 
 def _copy(v: Any, memo: dict[int, Any]) -> Any:
@@ -150,15 +166,21 @@ def _copy(v: Any, memo: dict[int, Any]) -> Any:
     if done is not None:
         return done
     if t is list:
-        out: Any = [x if type(x) in _ATOMIC or _immutable(x) else _copy(x, memo) for x in v]
+        out: Any = [x if type(x) in _ATOMIC or _FROZEN.get(type(x)) or _immutable(x) else _copy(x, memo) for x in v]
     elif t is dict:
-        out = {k: x if type(x) in _ATOMIC or _immutable(x) else _copy(x, memo) for k, x in v.items()}
+        out = {k: x if type(x) in _ATOMIC or _FROZEN.get(type(x)) or _immutable(x) else _copy(x, memo)
+               for k, x in v.items()}
     elif t is set:
         out = set(v)  # hashable members are immutable here (ids, ballots)
     elif t is deque:
         out = deque(x if _immutable(x) else _copy(x, memo) for x in v)
     elif _immutable(v):
         return v
+    elif _plain(t):  # a mutable dataclass or plain object (the state machine): its fields, copied
+        out = t.__new__(t)
+        memo[id(v)] = out
+        out.__dict__.update({k: x if type(x) in _ATOMIC else _copy(x, memo) for k, x in vars(v).items()})
+        return out
     else:
         return copy.deepcopy(v, memo)
     memo[id(v)] = out
@@ -297,11 +319,12 @@ def _monitor(make_monitor: Callable[[], Any], n: int, actors: int) -> Property:
 
 def violation(model: ActorModel, state: ActorState) -> Any:
     """The :class:`~consensuslab.check.SafetyViolation` a fresh monitor raises on ``state``
-    (``None`` if it raises none): the explorer's verdict with its invariant's name."""
+    (``None`` if it raises none): the explorer's verdict with its invariant's name (and, as
+    the explorer has no clock, no time)."""
     from consensuslab.check.safety import SafetyViolation
 
     try:
-        model.config.monitor().observe(ServerView(state, model.n))  # type: ignore[attr-defined]
+        monitor_invariant(model.config.monitor).condition(ServerView(state, model.n))  # type: ignore[attr-defined]
     except SafetyViolation as exc:
         return exc
     return None
@@ -505,7 +528,14 @@ def raft_model(
         >= 1). Stale messages that are never delivered multiply the states; this bound keeps
         the runs where they are delivered (or, to a crashed server, lost) in time.
     network : str
-        As for :class:`~consensuslab.explore.ActorModel`.
+        As for :class:`~consensuslab.explore.ActorModel`. ``"latest"`` (a link keeps only its
+        latest message) is what makes a search from the initial state reach Figure 8
+        (:data:`FIGURE8_BOUNDS`): every term change leaves the previous term's RequestVotes
+        and AppendEntries in flight, and on a multiset network every subset of those stale
+        messages is another state. Raft's RPCs on one link supersede each other (a later one
+        carries the same or a higher term and the leader's newer view), so the newest is
+        the one that matters; its runs are runs of a lossy network, so a violation found there
+        is real, and a safe verdict covers every run in which superseded messages are lost.
     **config_options
         Passed to :class:`~consensuslab.protocols.raft.RaftConfig`. Defaults here:
         ``max_entries=1`` — one entry per AppendEntries, so that an earlier term's entry can
@@ -638,9 +668,10 @@ def multipaxos_model(
 
 
 # -- scenarios: following a schedule, searching from a state -------------------------------------------
-def follow(model: ActorModel, wanted: Sequence[Callable[[Any], bool]]) -> Path:
+def follow(model: ActorModel, wanted: Sequence[Any]) -> Path:
     """The path whose ``k``-th event is the first enabled event of ``model`` (within its bounds)
     that satisfies ``wanted[k]``: a scenario written as event predicates, checked to be a run.
+    An item that is not callable is an event itself (``path.events`` of another model's path).
 
     Raises
     ------
@@ -651,7 +682,7 @@ def follow(model: ActorModel, wanted: Sequence[Callable[[Any], bool]]) -> Path:
     steps: list[tuple[Any, Any]] = []
     for k, want in enumerate(wanted):
         for event, nxt in model.successors(state):
-            if want(event) and model.within(nxt):
+            if (want(event) if callable(want) else event == want) and model.within(nxt):
                 steps.append((event, nxt))
                 state = nxt
                 break
@@ -690,21 +721,28 @@ def _deliver(src: int, dst: int, kind: str, term: int) -> Callable[[Any], bool]:
 
 
 #: Figure 8 (Ongaro & Ousterhout 2014, §5.4.2) on three servers — A = 0 and B = 1 campaign, C = 2
-#: votes — as 18 events of :func:`raft_model` with :data:`FIGURE8_BOUNDS`: A leads term 1 with its
-#: no-op at index 1, replicated nowhere; B leads term 2 with C's vote and its own no-op at index 1;
-#: A leads term 3 with C's vote and replicates its term-1 entry to C one entry at a time — without
-#: the rule, A now commits index 1 by counting replicas (Figure 8 (c)); B hears term 3, times out
-#: and wins term 4 with C's vote (its last entry, of term 2, beats C's, of term 1) although it
-#: lacks the committed entry: Leader Completeness fails (Figure 8 (d)). Use with :func:`follow`.
+#: votes — as the 18 events of :func:`raft_model` with :data:`FIGURE8_BOUNDS` that breadth-first
+#: search from the initial state finds as the shortest violation (tests/explore/test_protocols.py):
+#: A leads term 1 with its no-op at index 1, replicated nowhere; B leads term 2 with C's vote (A,
+#: whose log is longer, refuses) and its own no-op at index 1; A leads term 3 with C's vote (B,
+#: whose last entry is of term 2, refuses) and replicates its term-1 entry to C — the no-op of term
+#: 3 is refused for the gap, the term-1 entry accepted — so without the rule A commits index 1 by
+#: counting replicas (Figure 8 (c)); B, in term 3 since A's RequestVote, times out and wins term 4
+#: with C's vote (its last entry, of term 2, beats C's, of term 1) although it lacks the committed
+#: entry: Leader Completeness fails (Figure 8 (d)). Use with :func:`follow`.
 FIGURE8: tuple[Callable[[Any], bool], ...] = (
     _timeout(0), _deliver(0, 1, "RequestVote", 1), _deliver(1, 0, "RequestVoteReply", 1),
-    _timeout(1), _deliver(1, 2, "RequestVote", 2), _deliver(2, 1, "RequestVoteReply", 2),
-    _deliver(1, 0, "RequestVote", 2), _timeout(0), _deliver(0, 2, "RequestVote", 3),
+    _timeout(1), _deliver(1, 0, "RequestVote", 2), _deliver(1, 2, "RequestVote", 2),
+    _deliver(2, 1, "RequestVoteReply", 2),
+    _timeout(0), _deliver(0, 1, "RequestVote", 3), _deliver(0, 2, "RequestVote", 3),
     _deliver(2, 0, "RequestVoteReply", 3),
     _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
     _deliver(0, 2, "AppendEntries", 3), _deliver(2, 0, "AppendEntriesReply", 3),
-    _deliver(0, 1, "AppendEntries", 3), _timeout(1), _deliver(1, 2, "RequestVote", 4),
-    _deliver(2, 1, "RequestVoteReply", 4),
+    _timeout(1), _deliver(1, 2, "RequestVote", 4), _deliver(2, 1, "RequestVoteReply", 4),
 )
-#: The bounds of the Figure 8 model: 3 servers, candidates A and B, no client, no crash, terms <= 4.
-FIGURE8_BOUNDS: dict[str, Any] = {"n": 3, "commands": 0, "crashes": 0, "max_term": 4, "candidates": (0, 1)}
+#: The bounds of the Figure 8 model: 3 servers, candidates A and B, no client, no crash, terms
+#: <= 4, and the ``"latest"`` network (a link keeps its latest message: :func:`raft_model`).
+FIGURE8_BOUNDS: dict[str, Any] = {"n": 3, "commands": 0, "crashes": 0, "max_term": 4, "candidates": (0, 1),
+                                  "network": "latest"}
+#: Events of :data:`FIGURE8` up to A's victory in term 3 (a prefix for quick searches).
+FIGURE8_TERM3 = 11

@@ -20,8 +20,18 @@ from consensuslab.experiments.model_checking import (
     state_space_table,
 )
 from consensuslab.explore import check
+from consensuslab.explore.models.protocols import (
+    FIGURE8,
+    FIGURE8_BOUNDS,
+    FIGURE8_TERM3,
+    StartingAt,
+    follow,
+    raft_model,
+)
 from consensuslab.explore.models.twophase import two_phase_commit
+from consensuslab.explore.walk import walks_until_violation
 from consensuslab.notebook_runner import notebooks_dir
+from consensuslab.stats import wilson
 
 FLEXIBLE = {"n": 4, "q1": 2, "q2": 2, "max_round": 1}  # the notebook's parameters (quick mode)
 UNROUNDED = re.compile(r"\d\.\d{5,}")
@@ -84,11 +94,33 @@ def test_10_prints_formatted_numbers_and_every_section_ran(nb10) -> None:
 
 def test_10_raft_figure8_is_drawn_replayed_and_harmless_with_the_rule(nb10) -> None:
     """Raft §5.4.2 / Figure 8 on the explored nodes: the monitor flags Leader Completeness, the
-    simulator's replay raises the same invariant, and with the rule on the same run is safe."""
+    simulator's replay raises the same invariant, and with the rule on the same run is safe and
+    every run from the same state within the bounds was searched (quick mode: from A's term-3
+    victory, so the printed counts are those of that search)."""
     text, _ = nb10
-    assert "the monitor: Leader Completeness violated" in text
+    model = raft_model(figure8_rule=False, **FIGURE8_BOUNDS)
+    start = StartingAt(model, follow(model, FIGURE8[:FIGURE8_TERM3]).last)
+    found = check(start, stop_when="violation")
+    assert (f"from A's term-3 victory (event {FIGURE8_TERM3}), BFS over {found.unique_states:,} states found the "
+            f"shortest violation {len(found.counterexamples['safety'])} events later") in text
+    assert "the monitor: Leader Completeness violated: leader 1 of term 4 lacks" in text
     assert "replayed in the simulator: Leader Completeness" in text
     assert "no state on it violates anything: True" in text
+    ruled = raft_model(figure8_rule=True, **FIGURE8_BOUNDS)
+    safe = check(StartingAt(ruled, follow(ruled, FIGURE8[:FIGURE8_TERM3]).last))
+    assert safe.complete and safe.safe
+    assert f"within the same bounds: {safe.unique_states:,} states, exhaustive, no violation" in text
+
+
+def test_10_raft_random_walks_from_the_initial_state_are_the_librarys(nb10) -> None:
+    """The deep bug against random testing: the notebook's walks from Raft's initial state."""
+    text, _ = nb10
+    deep = walks_until_violation(raft_model(figure8_rule=False, **FIGURE8_BOUNDS), seed=1, max_walks=100, max_steps=60)
+    low, high = wilson(int(deep.hit), deep.walks)
+    outcome = (f"walk {deep.walks:,} was the first" if deep.hit else
+               f"none of {deep.walks:,} random walks ({deep.events:,} events) broke Leader Completeness")
+    assert f"Raft Figure 8 from the initial state: {outcome}" in text
+    assert f"per-walk hit rate 95% CI {low:.2%}–{high:.2%}" in text
 
 
 def test_10_random_simulator_runs_are_the_experiments(nb10) -> None:

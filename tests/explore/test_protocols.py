@@ -119,6 +119,9 @@ def test_replay_needs_a_model_with_a_config() -> None:
         (raft_model, {"election_timeout": (150, 300)}, r"`election_timeout` must be a fixed"),
         (multipaxos_model, {"max_round": -1}, r"`max_round` must be an int >= 1"),
         (multipaxos_model, {"commands": -1}, r"`commands` must be an int >= 0"),
+        (raft_model, {"reads": -1}, r"`reads` must be an int >= 0"),
+        (multipaxos_model, {"reads": -2}, r"`reads` must be an int >= 0"),
+        (raft_model, {"network": "latest-ish"}, r"`network` must be one of .*'latest'"),
     ],
 )
 def test_bad_bounds_name_the_parameter_and_range(build, kwargs, message) -> None:
@@ -228,6 +231,82 @@ def test_raft_model_elects_and_commits() -> None:
     assert run.violation is None
     assert [c.op for c in run.sim.nodes[0].applied] == ["noop", "put"]
     assert [c.op for c in path.last.nodes[0].applied] == ["noop", "put"]
+
+
+# -- the clients' history: linearizability (Herlihy & Wing 1990) by consensuslab.check -------------------
+def test_raft_client_history_is_linearizable_and_a_read_returns() -> None:
+    """A put then a get through one candidate's term (Raft §8: reads go through the log): every
+    state's client history is linearizable — checked by ``check_linearizable`` — and the read
+    does return (the invariant is not vacuous); exhaustive, 1,569 states."""
+    model = raft_model(n=3, commands=1, reads=1, crashes=0, max_term=1, candidates=(0,))
+    result = check(model)
+    print(f"\nRaft n=3, put + get, candidate 0, term 1: {result}")
+    assert result.complete and result.safe and result.unreached == []
+    assert result.unique_states == 1_569
+    last = result.examples["a read returns"].last.history[1]
+    assert [(op[4], op[7]) for op in last] == [("put", None), ("get", 1)]  # the get read the put
+
+
+def test_a_stale_read_is_caught_as_a_linearizability_violation() -> None:
+    """The invariant can fail: a one-server store that forgets its puts answers the get after
+    ``put(x, 1)`` returned with ``None`` — no linearization exists. A store that remembers passes."""
+    from consensuslab.explore import ActorModel
+    from consensuslab.explore.models.protocols import (
+        EMPTY_HISTORY,
+        KVClient,
+        linearizable_history,
+        record_invocation,
+        record_return,
+    )
+    from consensuslab.node import Node
+    from consensuslab.protocols.kv import ClientResponse
+
+    class Store(Node):
+        forgetful = False
+
+        def on_start(self) -> None:
+            self.data: dict = {}
+
+        def on_client(self, request) -> None:
+            cmd = request.command
+            if cmd.op == "put" and not self.forgetful:
+                self.data[cmd.key] = cmd.value
+            self.reply(request, ClientResponse(request.client, request.seq, True, value=self.data.get(cmd.key)))
+
+    class Forgetful(Store):
+        forgetful = True
+
+    def client(actor, servers, rng, stable):
+        return KVClient(actor, servers, rng, stable, commands=1, reads=1, retries=0)
+
+    def model(server):
+        return ActorModel(server, 1, clients=[client], history=EMPTY_HISTORY, record_out=record_invocation,
+                          record_in=record_return, properties=[linearizable_history()])
+
+    bad = check(model(Forgetful))
+    path = bad.counterexamples["linearizable"]
+    assert "Linearizability violated" in bad.details["linearizable"]
+    assert "get('x') [2, 3] -> None" in bad.details["linearizable"]
+    assert len(path) == 4  # put, its answer, get, its answer
+    assert check(model(Store)).safe
+
+
+def test_client_history_records_first_sends_and_successful_answers_only() -> None:
+    from consensuslab.explore.models.protocols import (
+        EMPTY_HISTORY,
+        record_invocation,
+        record_return,
+    )
+    from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
+
+    put = ClientRequest(3, 1, Command(3, 1, "put", "x", 1))
+    h = record_invocation(EMPTY_HISTORY, 3, 0, put)
+    assert record_invocation(h, 3, 1, put) == h  # a resend is the same operation
+    assert record_invocation(h, 0, 1, "AppendEntries") == h
+    assert record_return(h, 0, 3, ClientResponse(3, 1, False, leader_hint=1)) == h  # a redirect
+    done = record_return(h, 0, 3, ClientResponse(3, 1, True))
+    assert done == (2, ((3, 1, 0, 1, "put", "x", 1, None),))
+    assert record_return(done, 1, 3, ClientResponse(3, 1, True)) == done  # a duplicate answer
 
 
 # -- Multi-Paxos (Lamport 2001, §3) ------------------------------------------------------------------------

@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 
 from consensuslab._validate import check_bool, check_int
+from consensuslab.check import KVInput, Operation, SafetyViolation, check_linearizable
 from consensuslab.explore.actors import (
     ActorModel,
     ActorState,
@@ -80,6 +81,7 @@ from consensuslab.protocols.raft import RaftConfig, RaftNode
 from consensuslab.protocols.raft_messages import Role as RaftRole
 
 __all__ = [
+    "EMPTY_HISTORY",
     "FIGURE8",
     "FIGURE8_BOUNDS",
     "FIGURE8_TERM3",
@@ -89,9 +91,12 @@ __all__ = [
     "KVClient",
     "ServerView",
     "in_flight",
+    "linearizable_history",
     "multipaxos_model",
     "paxos_model",
     "raft_model",
+    "record_invocation",
+    "record_return",
     "violation",
 ]
 
@@ -230,20 +235,22 @@ def _factory(cls: type, config: Any, muted: frozenset[str], **extra: Any) -> Cal
 
 # -- clients --------------------------------------------------------------------------------------
 class KVClient(Node):
-    """A client actor: ``commands`` puts, one at a time, to the servers of a replicated log.
+    """A client actor: ``commands`` puts, then ``reads`` gets, one at a time, to the servers of
+    a replicated log.
 
     Its id is its actor id, and so is every request's ``client`` field, because the explorer and
     the replay route ``Reply(request, ...)`` to actor ``request.client``. It sends each command
     to ``target`` (server 0 at first); a refusal with a ``leader_hint`` moves ``target`` there
     and resends at once, a ``"retry"`` timer resends to the next server round-robin — at most
     ``retries`` resends per command in all, so the network stays finite. Command ``k`` (from 1)
-    is ``put("x", k)``.
+    is ``put("x", k)`` for ``k <= commands``, then ``get("x")``.
     """
 
     def __init__(self, node_id: NodeId, peers: tuple[NodeId, ...], rng: np.random.Generator,
-                 stable: dict | None = None, commands: int = 1, retries: int = 1) -> None:
+                 stable: dict | None = None, commands: int = 1, retries: int = 1, reads: int = 0) -> None:
         super().__init__(node_id, peers, rng, stable)
         self.commands = commands
+        self.reads = reads
         self.retries = retries
         self.seq = 0
         self.target: NodeId = 0
@@ -254,10 +261,12 @@ class KVClient(Node):
         self._next()
 
     def _request(self) -> ClientRequest:
+        if self.seq > self.commands:
+            return ClientRequest(self.id, self.seq, Command(self.id, self.seq, "get", "x"))
         return ClientRequest(self.id, self.seq, Command(self.id, self.seq, "put", "x", self.seq))
 
     def _next(self) -> None:
-        if self.seq >= self.commands:
+        if self.seq >= self.commands + self.reads:
             return
         self.seq += 1
         self.left = self.retries
@@ -288,12 +297,87 @@ class KVClient(Node):
             self._resend((self.target + 1) % len(self.peers))
 
 
-def _client_factory(commands: int, retries: int) -> Callable[..., Node]:
+def _client_factory(commands: int, retries: int, reads: int = 0) -> Callable[..., Node]:
     def make_client(actor: NodeId, servers: tuple[NodeId, ...], rng: np.random.Generator, stable: dict) -> Node:
-        return KVClient(actor, servers, rng, stable, commands=commands, retries=retries)
+        return KVClient(actor, servers, rng, stable, commands=commands, retries=retries, reads=reads)
 
     make_client.__qualname__ = "KVClient factory"
     return make_client
+
+
+# -- the clients' history, checked for linearizability ---------------------------------------------------
+#: An empty client history: ``(tick, operations)``. ``tick`` counts the invocations and returns
+#: recorded so far (the history's clock: real-time order is the order of these events in the
+#: run); each operation is ``(client, seq, call, ret, op, key, value, output)`` with ``ret`` None
+#: while it is pending.
+EMPTY_HISTORY: tuple[int, tuple] = (0, ())
+
+
+def record_invocation(history: tuple[int, tuple], src: int, dst: int, msg: Any) -> tuple[int, tuple]:
+    """``record_out`` of :class:`~consensuslab.explore.ActorModel`: a client's first send of a
+    request is the operation's invocation (a resend is the same operation)."""
+    if not isinstance(msg, ClientRequest):
+        return history
+    tick, ops = history
+    if any(op[0] == src and op[1] == msg.seq for op in ops):
+        return history
+    cmd = msg.command
+    return tick + 1, (*ops, (src, msg.seq, tick, None, cmd.op, cmd.key, cmd.value, None))
+
+
+def record_return(history: tuple[int, tuple], src: int, dst: int, msg: Any) -> tuple[int, tuple]:
+    """``record_in``: a successful answer delivered to its client returns the pending operation
+    (a duplicate answer, or one for an operation already returned, changes nothing)."""
+    if not (isinstance(msg, ClientResponse) and msg.ok):
+        return history
+    tick, ops = history
+    for k, op in enumerate(ops):
+        if op[0] == dst and op[1] == msg.seq and op[3] is None:
+            done = (*op[:3], tick, *op[4:7], msg.value if op[4] == "get" else None)
+            return tick + 1, (*ops[:k], done, *ops[k + 1:])
+    return history
+
+
+def linearizable_history(name: str = "linearizable") -> Property:
+    """An invariant: the clients' history (:func:`record_invocation`, :func:`record_return`) is
+    linearizable for a key-value store, decided by :func:`consensuslab.check.check_linearizable`
+    (pending operations may or may not have taken effect). A history that is not raises a
+    :class:`~consensuslab.check.SafetyViolation` naming it. Verdicts are remembered per history:
+    few distinct histories occur in a search."""
+    verdicts: dict[tuple, Any] = {}
+
+    def condition(state: ActorState) -> bool:
+        ops = state.history[1]
+        if not any(op[3] is not None for op in ops):
+            return True  # nothing returned yet: trivially linearizable
+        verdict = verdicts.get(ops)
+        if verdict is None:
+            history = [Operation(op[0], op[2], op[3], KVInput(op[4], op[5], None if op[4] == "get" else op[6]),
+                                 op[7]) for op in ops]
+            verdict = verdicts[ops] = check_linearizable(history, "kv")
+        if verdict.ok is False:
+            shown = "; ".join(f"client {op[0]} {op[4]}({op[5]!r}" + ("" if op[4] == "get" else f", {op[6]!r}")
+                              + f") [{op[2]}, {'...' if op[3] is None else op[3]}]"
+                              + (f" -> {op[7]!r}" if op[4] == "get" and op[3] is not None else "") for op in ops)
+            raise SafetyViolation("Linearizability", f"the clients' history has no linearization: {shown}")
+        return True
+
+    return Property(name, "always", condition)
+
+
+def _client_properties(commands: int, reads: int) -> list[Property]:
+    if not commands + reads:
+        return []
+    read = [sometimes("a read returns", lambda s: any(op[4] == "get" and op[3] is not None for op in s.history[1]))]
+    return [linearizable_history(), *(read if reads else [])]
+
+
+def _client(commands: int, reads: int, retries: int) -> dict[str, Any]:
+    """The client of a replicated-log model: its factory, history hooks and linearizability."""
+    if not commands + reads:
+        return {"clients": [], "history": None}
+    return {"clients": [_client_factory(commands, retries, reads)], "history": EMPTY_HISTORY,
+            "record_out": record_invocation, "record_in": record_return}
 
 
 # -- properties over the servers only ---------------------------------------------------------------
@@ -486,6 +570,7 @@ def raft_model(
     commands: int = 2,
     crashes: int = 3,
     max_term: int = 5,
+    reads: int = 0,
     figure8_rule: bool = True,
     retries: int = 0,
     heartbeats: bool = False,
@@ -502,6 +587,10 @@ def raft_model(
         Servers.
     commands : int
         Puts the client issues, one at a time (:class:`KVClient`, actor ``n``), >= 0.
+    reads : int
+        Gets of the same key the client issues after its puts, >= 0. With a client, the
+        clients' history is an invariant too: it must be linearizable
+        (:func:`linearizable_history`, by :func:`consensuslab.check.check_linearizable`).
     crashes : int
         Crash budget (restarts are free; term, vote and log survive: §5.1 persistence).
     max_term : int
@@ -545,6 +634,7 @@ def raft_model(
     """
     n = _check_bound("n", n, 1, "the number of servers")
     commands = _check_bound("commands", commands, 0, "client commands")
+    reads = _check_bound("reads", reads, 0, "client gets after the puts")
     crashes = _check_bound("crashes", crashes, 0, "a crash budget")
     max_term = _check_bound("max_term", max_term, 1, "the highest term explored")
     retries = _check_bound("retries", retries, 0, "client resends per command")
@@ -572,15 +662,15 @@ def raft_model(
                 return False
         return True
 
-    clients = [_client_factory(commands, retries)] if commands else []
+    client = _client(commands, reads, retries)
     model = ActorModel(
-        make_node, n, clients=clients, network=network,
-        crashes=crashes, within=within,
-        properties=[_monitor(cfg.monitor, n, n + len(clients)),
+        make_node, n, network=network, crashes=crashes, within=within, **client,
+        properties=[_monitor(cfg.monitor, n, n + len(client["clients"])),
+                    *_client_properties(commands, reads),
                     sometimes("a leader is elected", lambda s: _leader_elected(s, n)),
                     *([sometimes("a command is committed", lambda s: _raft_committed(s, n))] if commands else [])],
     )
-    return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_term": max_term,
+    return _finish(model, cfg, {"n": n, "commands": commands, "reads": reads, "crashes": crashes, "max_term": max_term,
                                 "retries": retries, "network": network, "muted timers": sorted(muted),
                                 "candidates": sorted(campaigners), "max_in_flight": max_in_flight,
                                 "max_entries": cfg.max_entries})
@@ -607,6 +697,7 @@ def multipaxos_model(
     commands: int = 2,
     crashes: int = 1,
     max_round: int = 2,
+    reads: int = 0,
     retries: int = 0,
     heartbeats: bool = False,
     candidates: Sequence[int] | None = None,
@@ -619,8 +710,9 @@ def multipaxos_model(
     ----------
     n : int
         Nodes (acceptor, replica and potential leader each).
-    commands, retries : int
-        The client's puts and resends per command (:class:`KVClient`, actor ``n``).
+    commands, reads, retries : int
+        The client's puts, then gets, and resends per command (:class:`KVClient`, actor ``n``);
+        with a client, its history must be linearizable (:func:`linearizable_history`).
     crashes : int
         Crash budget: with ``crashes >= 1`` the leader may crash at any point and a new leader
         must re-propose what a quorum accepted (the leader's ``adopted`` step).
@@ -639,6 +731,7 @@ def multipaxos_model(
     """
     n = _check_bound("n", n, 1, "the number of nodes")
     commands = _check_bound("commands", commands, 0, "client commands")
+    reads = _check_bound("reads", reads, 0, "client gets after the puts")
     crashes = _check_bound("crashes", crashes, 0, "a crash budget")
     max_round = _check_bound("max_round", max_round, 1, "the highest ballot round explored")
     retries = _check_bound("retries", retries, 0, "client resends per command")
@@ -651,18 +744,18 @@ def multipaxos_model(
 
     within = _rounds_within(n, max_round)
 
-    clients = [_client_factory(commands, retries)] if commands else []
+    client = _client(commands, reads, retries)
     model = ActorModel(
-        make_node, n, clients=clients, network=network, crashes=crashes,
-        within=within,
-        properties=[_monitor(cfg.monitor, n, n + len(clients)),
+        make_node, n, network=network, crashes=crashes, within=within, **client,
+        properties=[_monitor(cfg.monitor, n, n + len(client["clients"])),
+                    *_client_properties(commands, reads),
                     sometimes("a leader is elected",
                               lambda s: any(x is not None and x.role is MPRole.LEADER for x in s.nodes[:n])),
                     *([sometimes("a command is committed", lambda s: _mp_committed(s, n))] if commands else []),
                     *([sometimes("a leader takes over from a crashed one", lambda s: _mp_takeover(s, n))]
                       if crashes else [])],
     )
-    return _finish(model, cfg, {"n": n, "commands": commands, "crashes": crashes, "max_round": max_round,
+    return _finish(model, cfg, {"n": n, "commands": commands, "reads": reads, "crashes": crashes, "max_round": max_round,
                                 "retries": retries, "network": network, "muted timers": sorted(muted),
                                 "candidates": sorted(campaigners)})
 

@@ -59,7 +59,7 @@ EXPECTED_SECONDS: dict[str, tuple[float, float]] = {
     "07-vesta": (4.7, 33.9),
     "08-linearizability": (6.5, 13.6),
     "09-scale-out": (4.1, 28.2),
-    "10-model-checking": (10.0, 45.0),
+    "10-model-checking": (12.5, 45.0),
     "11-raft-membership-and-reads": (4.3, 4.3),
     "12-partial-connectivity": (8.6, 6.7),
     "13-live-clusters": (9.8, 9.5),

@@ -19,10 +19,12 @@ renders each at ``/voila/render/NAME.ipynb`` (:meth:`VoilaServer.notebook_url`).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -87,8 +89,10 @@ def voila_command(
 ) -> list[str]:
     """The command that serves ``target`` (a notebook or a folder) on ``127.0.0.1:port``.
 
-    ``cell_timeout`` (seconds) bounds each cell of the server-side execution; it also bounds the
-    rare nbclient stall on a finished widget cell, which otherwise hangs the page forever.
+    ``cell_timeout`` (seconds) bounds each cell of the server-side execution, so that a cell that
+    never finishes ends in an error on the page rather than a spinner (Voilà's own stall on a
+    cell whose Output widget captured display output, voila-dashboards/voila#1428, is avoided
+    at the source: :meth:`consensuslab.widgets.base.Explorer.show` never captures).
     """
     port = check_int("port", port, 1, 65535)
     timeout = [] if cell_timeout is None else [f"--VoilaExecutor.timeout={max(1, round(cell_timeout))}"]
@@ -259,9 +263,12 @@ def serve(
     open_browser: bool = True,
     quick: bool = False,
 ) -> int:
-    """Serve one notebook (or the whole folder) until Ctrl-C; print the URL. Returns an exit code."""
+    """Serve one notebook (or the whole folder) until Ctrl-C or SIGTERM; print the URL. Returns an
+    exit code. Either signal stops the Voilà server and its kernels (a plain ``kill`` of this
+    process used to leave them running)."""
     target = resolve_notebook(notebook) if notebook is not None else None
     server = start_voila(target, port=port, quick=quick)
+    previous = signal.signal(signal.SIGTERM, _interrupt) if threading.current_thread() is threading.main_thread() else None
     try:
         print(f"Dashboard{'s' if target is None else ''} at {server.url}  (Ctrl-C to stop; log: {server.log_path})", flush=True)
         if open_browser:
@@ -275,3 +282,9 @@ def serve(
             return 0
     finally:
         server.stop()
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt

@@ -171,6 +171,42 @@ def test_start_voila_rejects_a_busy_port_before_starting(tmp_path: Path) -> None
         start_voila(tmp_path / "missing.ipynb")
 
 
+def test_dashboard_command_stops_its_server_on_sigterm(tmp_path: Path) -> None:
+    """A plain ``kill`` (SIGTERM) of ``consensuslab dashboard`` stops its Voilà server too, as
+    Ctrl-C does: before, the server and its kernels outlived the command."""
+    import re
+    import signal
+    import socket
+    import time
+
+    _notebook(tmp_path / "01-x.ipynb", [])
+    port = find_free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "consensuslab.cli", "dashboard", str(tmp_path / "01-x.ipynb"),
+                             "--no-browser", "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    try:
+        line = proc.stdout.readline()  # type: ignore[union-attr]
+        assert f"http://127.0.0.1:{port}/" in line, line
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # the server answers
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        assert "stopping" in proc.stdout.read()  # type: ignore[union-attr]
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) != 0:
+                    break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"the Voilà server still listens on {port} after the command was killed")
+        assert re.search(r"log: \S+", line)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 def test_reproduce_defaults_to_published_size_runs() -> None:
     parser = cli.build_parser()
     assert parser.parse_args(["reproduce"]).full is True

@@ -18,6 +18,7 @@ from typing import Any
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.display import display
 from matplotlib.figure import Figure
 
@@ -50,9 +51,14 @@ class Explorer:
         if self.figure is not None and self.figure is not fig:
             plt.close(self.figure)
         self.figure = fig
-        self.output.clear_output(wait=True)
-        with self.output:
-            display(fig)
+        # The figure is formatted here (as display() would) and the output area's contents are
+        # replaced in one assignment, never captured with ``with self.output`` and
+        # ``clear_output(wait=True)``: when Voilà executes a notebook server-side, an Output
+        # widget that captures while its cell runs stalls the page at "Executing n of N" in most
+        # first renders on a loaded machine (voila-dashboards/voila#1428); one state update
+        # has no such race, and it also never flickers through an empty area.
+        data, metadata = InteractiveShell.instance().display_formatter.format(fig)
+        self.output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         plt.close(fig)
 
     def widget(self) -> W.Widget:  # pragma: no cover - interface

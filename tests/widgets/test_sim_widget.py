@@ -23,3 +23,29 @@ def test_explorer_figure_has_a_title_that_follows_the_controls():
     assert "loss 10%" in title and "5 nodes" in title and f"of {e.summary['sent']:,} messages" in title
     e.loss.value = 0.3
     assert "loss 30%" in e.figure.get_suptitle()
+
+
+def test_the_figure_is_the_output_areas_state_not_a_captured_display():
+    """Explorer.show replaces the Output widget's ``outputs`` in one state update (no ``with
+    output:`` capture, no ``clear_output(wait=True)``): captured output stalled Voilà's
+    server-side execution of notebook 01's explorer cell at "Executing 24 of 25" in about half of
+    first renders on the loaded 2-core machine (voila-dashboards/voila#1428). The area holds
+    exactly one figure, re-drawn when a slider moves."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from IPython.core.interactiveshell import InteractiveShell
+
+    formatter = InteractiveShell.instance().display_formatter
+    png = formatter.formatters["image/png"]
+    png.for_type_by_name("matplotlib.figure", "Figure", lambda fig: b"PNG:" + fig.get_suptitle().encode())
+    try:
+        e = NetworkExplorer(seed=1, duration=300.0)
+        assert e.output.msg_id == ""  # never captured
+        (out,) = e.output.outputs
+        assert out["output_type"] == "display_data" and out["data"]["image/png"] == b"PNG:" + e.figure.get_suptitle().encode()
+        e.loss.value = 0.3
+        (out,) = e.output.outputs
+        assert b"loss 30%" in out["data"]["image/png"]
+    finally:
+        png.pop("matplotlib.figure.Figure", None)

@@ -208,7 +208,7 @@ def test_raft_figure8_found_by_bfs_from_the_initial_state() -> None:
 def test_raft_with_the_rule_no_violation_within_the_figure8_bounds() -> None:
     """With the rule on, the same bounds searched exhaustively from the initial state: no
     violation of any of the five properties of Figure 3, and a leader is elected. 1,030,641
-    states (4,049,788 transitions, depth 33), about 22 minutes on this 2-core machine."""
+    states (4,049,788 transitions, depth 33), about 18 minutes on this 2-core machine."""
     model = raft_model(figure8_rule=True, **FIGURE8_BOUNDS)
     result = check(model, progress=True, progress_every=60)
     print(f"\nRaft with the Figure 8 rule, FIGURE8_BOUNDS, from the initial state: {result}")

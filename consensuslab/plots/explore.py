@@ -109,8 +109,8 @@ def chart_events(path: Any, network: str = "unordered") -> pd.DataFrame:
             row.update(kind=kind.lower(), label=str(event))
         rows.append(row)
         for k, count in (before_c - after_c).items():  # superseded on its link ("latest")
-            queue = pending.get(k)
-            for _ in range(min(count, len(queue or ()))):
+            queue = pending.get(k) or deque()
+            for _ in range(min(count, len(queue))):
                 queue.popleft()
         for k, count in (after_c - before_c).items():  # what this step's handler sent
             pending.setdefault(k, deque()).extend([step] * count)

@@ -57,7 +57,9 @@ class Explorer:
         # widget that captures while its cell runs stalls the page at "Executing n of N" in most
         # first renders on a loaded machine (voila-dashboards/voila#1428); one state update
         # has no such race, and it also never flickers through an empty area.
-        data, metadata = InteractiveShell.instance().display_formatter.format(fig)
+        formatter = InteractiveShell.instance().display_formatter
+        assert formatter is not None  # an InteractiveShell always has one
+        data, metadata = formatter.format(fig)
         self.output.outputs = ({"output_type": "display_data", "data": data, "metadata": metadata},)
         plt.close(fig)
 

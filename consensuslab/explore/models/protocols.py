@@ -158,7 +158,8 @@ def _plain(t: type) -> bool:
     if verdict is None:
         inherited = all(getattr(t, h, None) is getattr(object, h, None)
                         for h in ("__deepcopy__", "__getstate__", "__setstate__", "__reduce__", "__reduce_ex__"))
-        verdict = _PLAIN[t] = inherited and t is not object and not any("__slots__" in vars(k) for k in t.__mro__)
+        verdict = _PLAIN[t] = (inherited and t is not object
+                               and not any("__slots__" in vars(k) or "__new__" in vars(k) for k in t.__mro__[:-1]))
     return verdict
 
 
@@ -182,7 +183,7 @@ def _copy(v: Any, memo: dict[int, Any]) -> Any:
     elif _immutable(v):
         return v
     elif _plain(t):  # a mutable dataclass or plain object (the state machine): its fields, copied
-        out = t.__new__(t)
+        out = object.__new__(t)
         memo[id(v)] = out
         out.__dict__.update({k: x if type(x) in _ATOMIC else _copy(x, memo) for k, x in vars(v).items()})
         return out

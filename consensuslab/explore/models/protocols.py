@@ -512,7 +512,7 @@ def paxos_model(
     crashes : int
         Crash budget (restarts are free; acceptors keep what they persisted).
     network : str
-        ``"unordered"`` (default), ``"duplicating"``, ``"lossy"`` or ``"fifo"``.
+        ``"unordered"`` (default), ``"duplicating"``, ``"lossy"``, ``"fifo"`` or ``"latest"``.
     learn_queries : bool
         Explore the learners' ``"learn"`` timer (a ``Query`` broadcast). Off by default: each
         firing adds messages without bound, and a ``Query`` is answered only with a value the

@@ -221,6 +221,8 @@ def _envelopes(network: tuple) -> list[Envelope]:
 
 
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
+
+
 def _copy(value: Any, memo: dict[int, Any]) -> Any:
     t = type(value)
     if t in _ATOMIC or is_value_type(t):

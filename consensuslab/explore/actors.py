@@ -110,6 +110,7 @@ __all__ = [
     "Restart",
     "Timeout",
     "clone_node",
+    "copy_value",
     "monitor_invariant",
 ]
 
@@ -223,29 +224,53 @@ def _envelopes(network: tuple) -> list[Envelope]:
 _ATOMIC = frozenset({int, float, str, bytes, bool, type(None), complex, range})
 
 
-def _copy(value: Any, memo: dict[int, Any]) -> Any:
+_PLAIN: dict[type, bool] = {}
+
+
+def _plain(t: type) -> bool:
+    """``copy.deepcopy`` would copy a ``t`` as a new instance with deep copies of its
+    ``__dict__``: an ordinary class (no slots, no ``__new__``, no copy or pickle hooks)."""
+    verdict = _PLAIN.get(t)
+    if verdict is None:
+        inherited = all(getattr(t, h, None) is getattr(object, h, None)
+                        for h in ("__deepcopy__", "__getstate__", "__setstate__", "__reduce__", "__reduce_ex__"))
+        verdict = _PLAIN[t] = (inherited and t is not object
+                               and not any("__slots__" in vars(k) or "__new__" in vars(k) for k in t.__mro__[:-1]))
+    return verdict
+
+
+def copy_value(value: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of ``value`` that shares what nothing mutates (atoms, frozen dataclasses,
+    enums, tuples and frozensets of those) and keeps shared references shared (``memo``, as
+    ``copy.deepcopy``'s). Lists, dicts, sets and plain objects (a mutable dataclass such as a
+    state machine) are copied here; anything else by ``copy.deepcopy``."""
     t = type(value)
     if t in _ATOMIC or is_value_type(t):
         return value
     done = memo.get(id(value))
     if done is not None:
         return done
+    # items that are atoms are taken inline: most are, and this runs for every event explored
     if t is list:
         out: Any = []
         memo[id(value)] = out
-        out.extend([_copy(v, memo) for v in value])
+        out.extend([v if type(v) in _ATOMIC else copy_value(v, memo) for v in value])
     elif t is dict:
         out = {}
         memo[id(value)] = out
         for k, v in value.items():
-            out[k] = _copy(v, memo)
+            out[k] = v if type(v) in _ATOMIC else copy_value(v, memo)
     elif t is tuple:
-        items = [_copy(v, memo) for v in value]
+        items = [copy_value(v, memo) for v in value]
         out = value if all(a is b for a, b in zip(items, value)) else tuple(items)
     elif t is frozenset:
         out = value  # hashable members: values
     elif t is set:
         out = set(value)
+    elif _plain(t):
+        out = object.__new__(t)
+        memo[id(value)] = out
+        out.__dict__.update({k: v if type(v) in _ATOMIC else copy_value(v, memo) for k, v in vars(value).items()})
     else:
         out = copy.deepcopy(value, memo)
     memo[id(value)] = out
@@ -268,7 +293,7 @@ def clone_node(node: Node) -> Node:
     memo[id(node)] = clone
     attrs = vars(clone)
     for k, v in vars(node).items():
-        attrs[k] = _copy(v, memo)
+        attrs[k] = copy_value(v, memo)
     clone.out = []
     return clone
 

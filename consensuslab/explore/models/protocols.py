@@ -54,8 +54,6 @@ Ongaro, D. and Ousterhout, J. (2014). In search of an understandable consensus a
 
 from __future__ import annotations
 
-import copy
-from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -68,9 +66,10 @@ from consensuslab.explore.actors import (
     ActorState,
     Deliver,
     Timeout,
+    copy_value,
     monitor_invariant,
 )
-from consensuslab.explore.fingerprint import DRIVER_FIELDS, is_value_type
+from consensuslab.explore.fingerprint import DRIVER_FIELDS
 from consensuslab.explore.model import Path, Property, sometimes
 from consensuslab.node import Node, NodeId
 from consensuslab.protocols.kv import ClientRequest, ClientResponse, Command
@@ -123,74 +122,8 @@ class _Explored:
         memo[id(self)] = new
         d = new.__dict__
         for k, v in vars(self).items():
-            t = type(v)  # atoms and value types inline: most fields are, and this runs per event
-            d[k] = v if t in _ATOMIC or k in _SHARED or _FROZEN.get(t) else _copy(v, memo)
+            d[k] = v if k in _SHARED else copy_value(v, memo)
         return new
-
-
-_ATOMIC = {int, float, str, bool, bytes, type(None), complex}
-_FROZEN: dict[type, bool] = {}
-
-
-def _immutable(v: Any) -> bool:
-    """``v`` can be shared between states: atomic, an enum, a frozen dataclass (the protocols'
-    messages, ballots and entries: their fields are never mutated), or a tuple/frozenset of such."""
-    t = type(v)
-    if t in _ATOMIC:
-        return True
-    verdict = _FROZEN.get(t)
-    if verdict is None:
-        verdict = _FROZEN[t] = is_value_type(t)
-    if verdict:
-        return True
-    if t is frozenset or isinstance(v, tuple):
-        return all(_immutable(x) for x in v)
-    return False
-
-
-_PLAIN: dict[type, bool] = {}
-
-
-def _plain(t: type) -> bool:
-    """``copy.deepcopy`` would copy a ``t`` as a new instance with deep copies of its
-    ``__dict__``: an ordinary class (no slots, no copy or pickle hooks of its own)."""
-    verdict = _PLAIN.get(t)
-    if verdict is None:
-        inherited = all(getattr(t, h, None) is getattr(object, h, None)
-                        for h in ("__deepcopy__", "__getstate__", "__setstate__", "__reduce__", "__reduce_ex__"))
-        verdict = _PLAIN[t] = (inherited and t is not object
-                               and not any("__slots__" in vars(k) or "__new__" in vars(k) for k in t.__mro__[:-1]))
-    return verdict
-
-
-def _copy(v: Any, memo: dict[int, Any]) -> Any:
-    """A deep copy of ``v`` that shares immutable parts (``copy.deepcopy`` for anything unknown)."""
-    t = type(v)
-    if t in _ATOMIC:
-        return v
-    done = memo.get(id(v))
-    if done is not None:
-        return done
-    if t is list:
-        out: Any = [x if type(x) in _ATOMIC or _FROZEN.get(type(x)) or _immutable(x) else _copy(x, memo) for x in v]
-    elif t is dict:
-        out = {k: x if type(x) in _ATOMIC or _FROZEN.get(type(x)) or _immutable(x) else _copy(x, memo)
-               for k, x in v.items()}
-    elif t is set:
-        out = set(v)  # hashable members are immutable here (ids, ballots)
-    elif t is deque:
-        out = deque(x if _immutable(x) else _copy(x, memo) for x in v)
-    elif _immutable(v):
-        return v
-    elif _plain(t):  # a mutable dataclass or plain object (the state machine): its fields, copied
-        out = object.__new__(t)
-        memo[id(v)] = out
-        out.__dict__.update({k: x if type(x) in _ATOMIC else _copy(x, memo) for k, x in vars(v).items()})
-        return out
-    else:
-        return copy.deepcopy(v, memo)
-    memo[id(v)] = out
-    return out
 
 
 class ExploredPaxosNode(_Explored, PaxosNode):
